@@ -1,0 +1,20 @@
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"sync/atomic"
+)
+
+var sidCounter atomic.Uint32
+
+// NewID returns a fresh 20-character session id: 12 random bytes and a 3-byte
+// counter, base64url-encoded, like the reference's base64id. Socket.IO socket
+// ids use the same form.
+func NewID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:12])
+	n := sidCounter.Add(1)
+	b[12], b[13], b[14] = byte(n>>16), byte(n>>8), byte(n)
+	return base64.URLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,352 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-rt/switchboard/protocol/engineio"
+)
+
+// WebSocket opcodes of the frames the writer builds itself.
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+)
+
+// Frames larger than this are written from their own buffer instead of being
+// copied into the coalescing buffer.
+const largeFrame = 32 << 10
+
+var readPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendFrameHeader appends the header of an unmasked, final server frame.
+func appendFrameHeader(dst []byte, op byte, n int) []byte {
+	dst = append(dst, 0x80|op)
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, 126, 0, 0)
+		binary.BigEndian.PutUint16(dst[len(dst)-2:], uint16(n))
+		return dst
+	default:
+		dst = append(dst, 127, 0, 0, 0, 0, 0, 0, 0, 0)
+		binary.BigEndian.PutUint64(dst[len(dst)-8:], uint64(n))
+		return dst
+	}
+}
+
+// serveWebSocket upgrades r and runs a new WebSocket session.
+func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	hs := srv.handshakeOf(r)
+	conn, err := srv.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		srv.cfg.Metrics.Error("websocket_upgrade")
+		return
+	}
+	s := newSession(srv, WebSocket, hs)
+	s.ws = conn
+	s.wsWake = make(chan struct{}, 1)
+	if !srv.add(s) {
+		_ = conn.Close()
+		return
+	}
+	s.queue = append(s.queue, Frame{Data: srv.openPacket(s.id, false)})
+	s.recv = srv.open(s)
+	srv.cfg.Metrics.SessionOpened(WebSocket)
+	srv.wg.Add(2)
+	go s.wsWriteLoop(conn)
+	s.wsWake <- struct{}{}
+	go s.wsReadLoop(conn)
+	s.startHeartbeat()
+}
+
+// serveProbe upgrades r for a polling session that wants to move to WebSocket.
+func (srv *Server) serveProbe(w http.ResponseWriter, r *http.Request, s *Session) {
+	s.mu.Lock()
+	busy := s.state != stateOpen || s.transport != Polling || s.upgrading || srv.cfg.DisableUpgrades
+	if !busy {
+		s.upgrading = true
+	}
+	s.mu.Unlock()
+	conn, err := srv.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		srv.cfg.Metrics.Error("websocket_upgrade")
+		if !busy {
+			s.mu.Lock()
+			s.upgrading = false
+			s.mu.Unlock()
+		}
+		return
+	}
+	if busy {
+		// Like the reference: a session already upgrading or upgraded gets
+		// its extra WebSocket closed right after the handshake.
+		srv.cfg.Metrics.UpgradeFailed("busy")
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session busy"), time.Now().Add(time.Second))
+		_ = conn.Close()
+		return
+	}
+	s.mu.Lock()
+	s.probe = conn
+	s.mu.Unlock()
+	srv.wg.Add(1)
+	go s.probeLoop(conn)
+}
+
+// probeLoop runs the upgrade dance on conn: 2probe → 3probe, then 5 makes
+// conn the session's transport. Anything else cancels the upgrade.
+func (s *Session) probeLoop(conn *websocket.Conn) {
+	defer s.srv.wg.Done()
+	deadline := time.Now().Add(s.srv.cfg.UpgradeTimeout)
+	_ = conn.SetReadDeadline(deadline)
+	conn.SetReadLimit(s.srv.cfg.MaxPayload)
+	fail := func(reason string) {
+		s.srv.cfg.Metrics.UpgradeFailed(reason)
+		s.mu.Lock()
+		if s.probe == conn {
+			s.probe = nil
+		}
+		s.upgrading = false
+		s.mu.Unlock()
+		_ = conn.Close()
+	}
+	mt, data, err := conn.ReadMessage()
+	if err != nil {
+		fail("probe_read")
+		return
+	}
+	if mt != websocket.TextMessage || string(data) != "2probe" {
+		fail("bad_probe")
+		return
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	if _, err := conn.NetConn().Write(append(appendFrameHeader(nil, opText, len(pongProbe)), pongProbe...)); err != nil {
+		fail("probe_write")
+		return
+	}
+	// Make a pending GET re-check: it answers a noop within
+	// upgradeNoopDelay unless the upgrade completes first, which lets the
+	// client pause polling.
+	s.mu.Lock()
+	if s.getPending {
+		s.wakeLocked()
+	}
+	s.mu.Unlock()
+
+	mt, data, err = conn.ReadMessage()
+	if err != nil {
+		fail("upgrade_read")
+		return
+	}
+	if mt != websocket.TextMessage || string(data) != "5" {
+		fail("bad_upgrade")
+		return
+	}
+	s.mu.Lock()
+	if s.state != stateOpen || s.probe != conn {
+		s.mu.Unlock()
+		fail("closed")
+		return
+	}
+	s.probe = nil
+	s.upgrading = false
+	s.transport = WebSocket
+	s.ws = conn
+	s.wsWake = make(chan struct{}, 1)
+	// Release a GET that is still pending; later polling requests get 400.
+	select {
+	case s.pollWake <- struct{}{}:
+	default:
+	}
+	s.srv.wg.Add(2) // writer and reader; this goroutine becomes the reader
+	go s.wsWriteLoop(conn)
+	s.wakeLocked()
+	s.mu.Unlock()
+	_ = conn.SetReadDeadline(time.Time{})
+	s.srv.cfg.Metrics.Upgraded()
+	s.wsReadLoop(conn)
+}
+
+// wsReadLoop reads messages until the connection fails, then closes the
+// session. It is the only reader of conn.
+func (s *Session) wsReadLoop(conn *websocket.Conn) {
+	defer s.srv.wg.Done()
+	defer conn.Close()
+	conn.SetReadLimit(s.srv.cfg.MaxPayload)
+	conn.SetPingHandler(func(string) error { return nil })
+	for {
+		mt, r, err := conn.NextReader()
+		if err != nil {
+			s.close(wsCloseReason(err), false)
+			return
+		}
+		data, err := readMessage(r)
+		if err != nil {
+			s.close(wsCloseReason(err), false)
+			return
+		}
+		s.srv.cfg.Metrics.PacketsIn(1, len(data))
+		var p engineio.Packet
+		if mt == websocket.BinaryMessage {
+			p = engineio.BinaryMessage(data)
+		} else {
+			if !utf8.Valid(data) {
+				s.srv.cfg.Metrics.Error("invalid_utf8")
+				s.closeWS(conn, websocket.CloseInvalidFramePayloadData, ReasonParseError)
+				return
+			}
+			if p, err = engineio.DecodeText(data); err != nil {
+				s.srv.cfg.Metrics.Error("parse_error")
+				s.closeWS(conn, websocket.CloseUnsupportedData, ReasonParseError)
+				return
+			}
+		}
+		if reason := s.onPacket(p); reason != "" {
+			s.close(reason, false)
+			return
+		}
+	}
+}
+
+// closeWS sends a close frame with code (best effort) and ends the session.
+func (s *Session) closeWS(conn *websocket.Conn, code int, reason string) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	s.close(reason, false)
+}
+
+// readMessage reads one message into a buffer of its exact size.
+func readMessage(r io.Reader) ([]byte, error) {
+	bp := readPool.Get().(*[]byte)
+	defer readPool.Put(bp)
+	buf := (*bp)[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*bp = buf[:0]
+			return nil, err
+		}
+	}
+	out := make([]byte, len(buf))
+	copy(out, buf)
+	if cap(buf) <= 64<<10 {
+		*bp = buf[:0]
+	} else {
+		*bp = nil // do not pin large buffers in the pool
+	}
+	return out, nil
+}
+
+func wsCloseReason(err error) string {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return ReasonTransportClose
+	case errors.Is(err, websocket.ErrReadLimit):
+		return ReasonTransportError
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return ReasonTransportClose
+	default:
+		return ReasonTransportError
+	}
+}
+
+// wsWriteLoop is the only writer of conn once the session uses it. It sleeps
+// on wsWake and writes everything queued since its last write with one
+// syscall. When the session closes it flushes (graceful closes keep the
+// queue), sends a close frame and leaves the reader to close the connection.
+func (s *Session) wsWriteLoop(conn *websocket.Conn) {
+	defer s.srv.wg.Done()
+	nc := conn.NetConn()
+	for range s.wsWake {
+		for {
+			s.mu.Lock()
+			frames := s.queue
+			s.queue, s.queueBytes = s.spare[:0], 0
+			s.spare = nil
+			closing := s.state != stateOpen
+			s.mu.Unlock()
+			if len(frames) > 0 {
+				err := s.writeFrames(nc, frames)
+				clear(frames)
+				s.mu.Lock()
+				if s.spare == nil {
+					s.spare = frames[:0]
+				}
+				s.mu.Unlock()
+				if err != nil {
+					s.close(ReasonTransportError, false)
+					_ = nc.Close()
+					return
+				}
+				continue
+			}
+			if closing {
+				_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+				msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+				_, _ = nc.Write(append(appendFrameHeader(nil, opClose, len(msg)), msg...))
+				// The reader sees the client's close frame (or the deadline) and closes.
+				_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+				return
+			}
+			break
+		}
+	}
+}
+
+func (s *Session) writeFrames(nc net.Conn, frames []Frame) error {
+	bp := bufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= 256<<10 {
+			*bp = buf[:0]
+			bufPool.Put(bp)
+		}
+	}()
+	if err := nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	total := 0
+	for _, f := range frames {
+		op := byte(opText)
+		if f.Binary {
+			op = opBinary
+		}
+		if len(f.Data) >= largeFrame {
+			buf = appendFrameHeader(buf, op, len(f.Data))
+			bufs := net.Buffers{buf, f.Data}
+			if _, err := bufs.WriteTo(nc); err != nil {
+				return err
+			}
+			total += len(buf) + len(f.Data)
+			buf = buf[:0]
+			continue
+		}
+		buf = appendFrameHeader(buf, op, len(f.Data))
+		buf = append(buf, f.Data...)
+	}
+	if len(buf) > 0 {
+		total += len(buf)
+		if _, err := nc.Write(buf); err != nil {
+			return err
+		}
+	}
+	s.srv.cfg.Metrics.PacketsOut(len(frames), total)
+	return nil
+}

@@ -1,0 +1,5 @@
+module github.com/switchboard-rt/switchboard
+
+go 1.26.8
+
+require github.com/gorilla/websocket v1.5.3

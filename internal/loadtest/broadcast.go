@@ -1,0 +1,229 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// broadcastRun is the state of one Broadcast run shared by the trigger and the
+// receivers' read goroutines.
+type broadcastRun struct {
+	base      time.Time // payload timestamps are nanoseconds since base
+	receivers int64
+
+	measureFrom atomic.Int64  // record latency of messages sent at or after this
+	sent        atomic.Int64  // broadcasts sent
+	delivered   atomic.Uint64 // "msg" events received, all receivers
+	lastRecv    atomic.Int64  // receive time of the latest message
+	outOfOrder  atomic.Uint64
+	malformed   atomic.Uint64
+	hist        histogram
+
+	// The trigger sets waiting when the window is full; a receiver that
+	// brings the in-flight count under the resume mark kicks it.
+	waiting atomic.Bool
+	resume  int64
+	kick    chan struct{}
+}
+
+// onPacket runs on each receiver's read goroutine, for every packet.
+func (s *broadcastRun) onPacket(c *client, p packet) {
+	if p.typ != sioEvent {
+		return
+	}
+	now := int64(time.Since(s.base))
+	t, seq, ok := parseMsg(p.data)
+	if !ok {
+		s.malformed.Add(1)
+		return
+	}
+	if seq < c.seq {
+		s.outOfOrder.Add(1)
+	} else {
+		c.seq = seq + 1
+	}
+	if t >= s.measureFrom.Load() {
+		s.hist.Record(time.Duration(now - t))
+	}
+	d := s.delivered.Add(1)
+	s.lastRecv.Store(now)
+	if s.waiting.Load() && s.sent.Load()*s.receivers-int64(d) <= s.resume {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// inFlight is the number of messages sent but not yet received.
+func (s *broadcastRun) inFlight() int64 {
+	return s.sent.Load()*s.receivers - int64(s.delivered.Load())
+}
+
+// Broadcast connects cfg.Clients receivers that join cfg.Room (by an acked
+// "join" event) and one trigger client that does not join, then has the
+// trigger emit "broadcast"(room, payload) at cfg.Rate per second, or as fast as
+// cfg.Window allows, for cfg.Warmup plus cfg.Duration. The receivers time each
+// "msg" from the send timestamp inside its payload. Throughput and server CPU
+// cover the measured phase; latency covers the messages sent in it; loss
+// covers the whole run, after up to cfg.Drain for stragglers.
+func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error) {
+	rc, err := cfg.Config.resolve()
+	if err != nil {
+		return BroadcastReport{}, err
+	}
+	room := orDefault(cfg.Room, defaultRoom)
+	window := int64(orDefault(cfg.Window, defaultWindow))
+	warmup := warmupOr(cfg.Warmup, defaultWarmup)
+	duration := orDefault(cfg.Duration, defaultDuration)
+	drain := orDefault(cfg.Drain, defaultDrain)
+	pl := newPayload(orDefault(cfg.PayloadSize, defaultPayload))
+	if cfg.Rate < 0 || window < 1 {
+		return BroadcastReport{}, fmt.Errorf("%w: rate %d, window %d", errConfig, cfg.Rate, window)
+	}
+	if err := checkOpenFiles(rc.Clients + 1); err != nil {
+		return BroadcastReport{}, err
+	}
+
+	s := &broadcastRun{base: time.Now(), kick: make(chan struct{}, 1)}
+	s.measureFrom.Store(math.MaxInt64)
+	f := newFleet(rc)
+	defer f.close()
+	cancelWatch := f.closeOnDone(ctx)
+	defer cancelWatch()
+
+	roomJSON := quoteJSON(room)
+	join := func(c *client) error { return c.join(roomJSON) }
+	r := BroadcastReport{Clients: rc.Clients, Rate: cfg.Rate, Window: int(window)}
+	got, err := f.connect(ctx, 0, rc.Clients, join, s)
+	r.Joined, r.Failed = len(got), int(f.failed.Load())
+	if err != nil {
+		return r, err
+	}
+	trig, err := f.connect(ctx, rc.Clients, 1, nil, nopHandler{})
+	if err != nil {
+		return r, err
+	}
+	if len(got) == 0 || len(trig) == 0 {
+		return r, errors.New("loadtest: clients failed to connect: " + f.errString())
+	}
+	s.receivers = int64(len(got))
+	s.resume = (window - 1) * s.receivers
+
+	tr := &trigger{
+		run: s, c: trig[0], nsp: rc.Namespace, room: roomJSON, pl: pl,
+		window: window * s.receivers, rate: cfg.Rate,
+	}
+	ph, err := runPhases(ctx, rc.ServerPIDs, warmup, duration, func() {
+		s.measureFrom.Store(int64(time.Since(s.base)))
+	}, func() uint64 { return s.delivered.Load() }, tr.loop)
+	if err != nil {
+		return r, err
+	}
+	sentMeasured := ph.sentEnd - ph.sentStart
+
+	// Drain: wait for everything sent to arrive, or give up after drain.
+	want := uint64(s.sent.Load()) * uint64(s.receivers)
+	deadline := time.Now().Add(drain)
+	for s.delivered.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+
+	r.Elapsed = ph.elapsed
+	r.Broadcasts = sentMeasured
+	r.Delivered = ph.countEnd - ph.countStart
+	secs := ph.elapsed.Seconds()
+	r.BroadcastRate = float64(r.Broadcasts) / secs
+	r.DeliveredRate = float64(r.Delivered) / secs
+	r.Latency = s.hist.Summary()
+	if d := s.delivered.Load(); d < want {
+		r.Lost = want - d
+	}
+	r.OutOfOrder = s.outOfOrder.Load()
+	r.Malformed = s.malformed.Load()
+	r.Dropped = int(f.dropped.Load())
+	r.FirstError = f.errString()
+	ph.fill(&r.Usage, r.Delivered, len(rc.ServerPIDs) > 0)
+	return r, nil
+}
+
+// trigger is the client that sends the broadcasts.
+type trigger struct {
+	run    *broadcastRun
+	c      *client
+	nsp    string
+	room   []byte
+	pl     payload
+	window int64 // messages
+	rate   int
+}
+
+// loop sends broadcasts until end (or ctx ends) and returns how many it sent
+// in all so far.
+func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
+	s := t.run
+	var period time.Duration
+	if t.rate > 0 {
+		period = time.Second / time.Duration(t.rate)
+	}
+	wait := time.NewTimer(time.Hour)
+	defer wait.Stop()
+	start := time.Now()
+	for k := int64(0); ; {
+		now := time.Now()
+		if !now.Before(end) {
+			return uint64(s.sent.Load()), nil
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if period > 0 {
+			if due := start.Add(time.Duration(k) * period); now.Before(due) {
+				wait.Reset(min(due.Sub(now), end.Sub(now)))
+				select {
+				case <-wait.C:
+				case <-ctx.Done():
+				}
+				continue
+			}
+		}
+		if s.inFlight() >= t.window {
+			s.waiting.Store(true)
+			if s.inFlight() >= t.window {
+				wait.Reset(min(5*time.Millisecond, end.Sub(now)))
+				select {
+				case <-s.kick:
+				case <-wait.C:
+				case <-ctx.Done():
+				}
+			}
+			s.waiting.Store(false)
+			continue
+		}
+		if err := t.send(); err != nil {
+			return 0, fmt.Errorf("loadtest: trigger: %w", err)
+		}
+		k++
+	}
+}
+
+// send emits one broadcast stamped with the current time.
+func (t *trigger) send() error {
+	s := t.run
+	seq := s.sent.Load()
+	// Count it as sent first, so in-flight never goes negative when the
+	// first deliveries race the write's return.
+	s.sent.Add(1)
+	return t.c.emit(false, func(b []byte, _ int64) []byte {
+		b = appendEventHead(b, t.nsp, -1, "broadcast")
+		b = append(b, ',')
+		b = append(b, t.room...)
+		b = append(b, ',')
+		b = t.pl.append(b, int64(time.Since(s.base)), seq)
+		return append(b, ']')
+	})
+}
