@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -57,6 +58,8 @@ func (e *encoder) any(v any, depth int) error {
 		}
 	case json.RawMessage:
 		e.raw(x)
+	case json.Number:
+		return e.number(x)
 	case []any:
 		if x == nil {
 			e.buf = append(e.buf, "null"...)
@@ -81,6 +84,21 @@ func (e *encoder) any(v any, depth int) error {
 		return e.value(reflect.ValueOf(v), depth)
 	}
 	return err
+}
+
+var numberType = reflect.TypeFor[json.Number]()
+
+// number writes a json.Number as a JSON number, as encoding/json does.
+func (e *encoder) number(n json.Number) error {
+	if n == "" {
+		e.buf = append(e.buf, '0')
+		return nil
+	}
+	if _, err := strconv.ParseFloat(string(n), 64); err != nil || !validJSON([]byte(n)) {
+		return fmt.Errorf("socketio: invalid number literal %q", string(n))
+	}
+	e.buf = append(e.buf, n...)
+	return nil
 }
 
 func (e *encoder) raw(r json.RawMessage) {
@@ -137,6 +155,9 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 	if t == rawMessageType {
 		e.raw(json.RawMessage(v.Bytes()))
 		return nil
+	}
+	if t == numberType {
+		return e.number(json.Number(v.String()))
 	}
 	ti := typeInfoOf(t)
 	switch {

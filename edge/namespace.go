@@ -1,0 +1,154 @@
+package edge
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Middleware runs when a client connects to a namespace, before the
+// connection is accepted. Returning an error refuses it: a *ConnectError
+// reaches the client with its Message and Data, any other error with its
+// text. Middlewares run on the connection's read goroutine, in order.
+type Middleware func(s *Socket) error
+
+// Namespace is a Socket.IO namespace: a named channel multiplexed on client
+// connections, with its own sockets, rooms and middlewares.
+type Namespace struct {
+	srv  *Server
+	name string
+
+	ackIDs atomic.Uint64
+
+	hmu         sync.RWMutex
+	middlewares []Middleware
+	onConnect   []func(*Socket)
+	parent      *Namespace // the dynamic namespace group this one was created from
+
+	mu      sync.RWMutex
+	sockets map[string]*Socket
+	rooms   map[string]map[*Socket]struct{}
+}
+
+func newNamespace(srv *Server, name string) *Namespace {
+	return &Namespace{
+		srv:     srv,
+		name:    name,
+		sockets: make(map[string]*Socket),
+		rooms:   make(map[string]map[*Socket]struct{}),
+	}
+}
+
+// Name returns the namespace name, e.g. "/" or "/chat".
+func (n *Namespace) Name() string { return n.name }
+
+// Use adds a connection middleware.
+func (n *Namespace) Use(mw Middleware) {
+	n.hmu.Lock()
+	n.middlewares = append(n.middlewares, mw)
+	n.hmu.Unlock()
+}
+
+// OnConnection registers fn to run for every socket that connects. It runs
+// after the client got the CONNECT reply; register the socket's handlers there.
+func (n *Namespace) OnConnection(fn func(*Socket)) {
+	n.hmu.Lock()
+	n.onConnect = append(n.onConnect, fn)
+	n.hmu.Unlock()
+}
+
+func (n *Namespace) nextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
+
+func (n *Namespace) hooks() ([]Middleware, []func(*Socket)) {
+	var mws []Middleware
+	var cbs []func(*Socket)
+	if n.parent != nil {
+		mws, cbs = n.parent.hooks()
+	}
+	n.hmu.RLock()
+	mws = append(mws, n.middlewares...)
+	cbs = append(cbs, n.onConnect...)
+	n.hmu.RUnlock()
+	return mws, cbs
+}
+
+// Socket returns the connected socket with id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+// Len returns the number of connected sockets.
+func (n *Namespace) Len() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sockets)
+}
+
+// add registers a connected socket and its rooms.
+func (n *Namespace) add(s *Socket, rooms []string) {
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.addToRoomsLocked(s, rooms)
+	n.mu.Unlock()
+}
+
+func (n *Namespace) remove(s *Socket, rooms []string) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.removeFromRoomsLocked(s, rooms)
+	n.mu.Unlock()
+}
+
+func (n *Namespace) addToRooms(s *Socket, rooms []string) {
+	if len(rooms) == 0 {
+		return
+	}
+	n.mu.Lock()
+	n.addToRoomsLocked(s, rooms)
+	n.mu.Unlock()
+}
+
+func (n *Namespace) addToRoomsLocked(s *Socket, rooms []string) {
+	for _, r := range rooms {
+		m := n.rooms[r]
+		if m == nil {
+			m = make(map[*Socket]struct{})
+			n.rooms[r] = m
+		}
+		m[s] = struct{}{}
+	}
+}
+
+func (n *Namespace) removeFromRooms(s *Socket, rooms []string) {
+	if len(rooms) == 0 {
+		return
+	}
+	n.mu.Lock()
+	n.removeFromRoomsLocked(s, rooms)
+	n.mu.Unlock()
+}
+
+func (n *Namespace) removeFromRoomsLocked(s *Socket, rooms []string) {
+	for _, r := range rooms {
+		if m := n.rooms[r]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(n.rooms, r)
+			}
+		}
+	}
+}
+
+// Rooms returns the names of the rooms that have members on this node.
+func (n *Namespace) Rooms() []string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]string, 0, len(n.rooms))
+	for r := range n.rooms {
+		out = append(out, r)
+	}
+	return out
+}
