@@ -267,23 +267,41 @@ func wsCloseReason(err error) string {
 	}
 }
 
-// wsWriteLoop is the only writer of conn once the session uses it. It sleeps
-// on wsWake and writes everything queued since its last write with one
-// syscall. When the session closes it flushes (graceful closes keep the
-// queue), sends a close frame and leaves the reader to close the connection.
+// wsWriteLoop is the only writer of conn once the session uses it.
 func (s *Session) wsWriteLoop(conn *websocket.Conn) {
-	defer s.srv.wg.Done()
 	nc := conn.NetConn()
+	s.writeLoop(func(frames []Frame) error { return s.writeFrames(nc, frames) }, func(ok bool) {
+		if !ok {
+			_ = nc.Close()
+			return
+		}
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		_, _ = nc.Write(append(appendFrameHeader(nil, opClose, len(msg)), msg...))
+		// The reader sees the client's close frame (or the deadline) and closes.
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	})
+}
+
+// writeLoop sleeps on wsWake and hands everything queued since the last
+// write to flush at once, which coalesces a burst into one write syscall.
+// When the session closes it flushes what a graceful close kept and calls
+// end(true); after a write error it calls end(false).
+func (s *Session) writeLoop(flush func([]Frame) error, end func(ok bool)) {
+	defer s.srv.wg.Done()
 	for range s.wsWake {
 		for {
 			s.mu.Lock()
-			frames := s.queue
-			s.queue, s.queueBytes = s.spare[:0], 0
-			s.spare = nil
+			var frames []Frame
+			if len(s.queue) > 0 {
+				frames = s.queue
+				s.queue, s.queueBytes = s.spare[:0], 0
+				s.spare = nil
+			}
 			closing := s.state != stateOpen
 			s.mu.Unlock()
 			if len(frames) > 0 {
-				err := s.writeFrames(nc, frames)
+				err := flush(frames)
 				clear(frames)
 				s.mu.Lock()
 				if s.spare == nil {
@@ -292,17 +310,13 @@ func (s *Session) wsWriteLoop(conn *websocket.Conn) {
 				s.mu.Unlock()
 				if err != nil {
 					s.close(ReasonTransportError, false)
-					_ = nc.Close()
+					end(false)
 					return
 				}
 				continue
 			}
 			if closing {
-				_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-				msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-				_, _ = nc.Write(append(appendFrameHeader(nil, opClose, len(msg)), msg...))
-				// The reader sees the client's close frame (or the deadline) and closes.
-				_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+				end(true)
 				return
 			}
 			break
