@@ -47,6 +47,12 @@ func (n *Namespace) Emit(event string, args ...any) error {
 	return n.broadcast(broadcastOpts{}, event, args, nil)
 }
 
+// EmitWithAckAll sends an event to every socket of the namespace and
+// collects their acknowledgements (see BroadcastOperator.EmitWithAck).
+func (n *Namespace) EmitWithAckAll(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return (&BroadcastOperator{nsp: n}).EmitWithAck(ctx, event, args...)
+}
+
 // To returns a copy that also selects the sockets in rooms.
 func (b *BroadcastOperator) To(rooms ...string) *BroadcastOperator {
 	c := *b
