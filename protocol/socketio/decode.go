@@ -31,8 +31,9 @@ import (
 //
 // Deviations from socket.io-parser, all stricter, none reachable by a conforming sender: the
 // attachment count must be plain digits (JavaScript's Number() also accepts "", " 1", "1e0",
-// "0x1"); ack ids are plain ASCII digits and may not exceed 2^64-1; an EVENT without payload is
-// rejected (socket.io-parser passes it on with no event name).
+// "0x1"); ack ids are plain ASCII digits (JavaScript also takes a space for one) and may not
+// exceed 2^64-1; an EVENT without payload is rejected (socket.io-parser passes it on with no event
+// name).
 func Decode(b []byte, maxAttachments int) (Packet, error) {
 	return decode(b, maxAttachments, nil)
 }
@@ -103,9 +104,11 @@ func attachmentCount(b []byte, i, limit int) (n, next int, err error) {
 	}
 	s := i
 	for ; i < len(b) && isDigit(b[i]); i++ {
-		if n = n*10 + int(b[i]-'0'); n > limit {
+		d := int(b[i] - '0')
+		if n > limit/10 || n*10 > limit-d {
 			return 0, 0, fmt.Errorf("%w: more than %d attachments", ErrInvalidAttachments, limit)
 		}
+		n = n*10 + d
 	}
 	if i == s || i >= len(b) || b[i] != '-' {
 		return 0, 0, fmt.Errorf("%w: want <count>-", ErrInvalidAttachments)

@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -327,6 +328,25 @@ func TestSplitArray(t *testing.T) {
 	for _, bad := range []string{``, `{}`, `"x"`, `[`, `[1`, `[1,`, `[1 2]`, `[1]x`, `["x]`, `[{]`, `[,]`} {
 		if _, err := SplitArray(nil, []byte(bad)); !errors.Is(err, ErrInvalidPayload) {
 			t.Errorf("SplitArray(%s) error = %v, want ErrInvalidPayload", bad, err)
+		}
+	}
+}
+
+func TestDecodeHugeAttachmentLimit(t *testing.T) {
+	// With a limit near the int range the count must not overflow into a negative slice length.
+	_, err := Decode([]byte(`599999999999999999999999-["x"]`), int(^uint(0)>>1))
+	if !errors.Is(err, ErrInvalidAttachments) {
+		t.Errorf("error = %v, want ErrInvalidAttachments", err)
+	}
+}
+
+func TestDecodeSmallAttachmentLimit(t *testing.T) {
+	for max := 1; max <= 12; max++ {
+		for n := 0; n <= 12; n++ {
+			_, err := Decode(fmt.Appendf(nil, `5%d-["x"]`, n), max)
+			if (err == nil) != (n <= max) {
+				t.Errorf("%d attachments, max %d: %v", n, max, err)
+			}
 		}
 	}
 }

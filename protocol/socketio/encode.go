@@ -12,8 +12,9 @@ import (
 // AppendPacket appends the text encoding of p to dst: the type digit, "<len(p.Attachments)>-" for
 // BinaryEvent and BinaryAck, the namespace and a ',' when it is neither "" nor "/", the ack id when
 // HasID, then Data verbatim. The namespace is written as given (the caller guarantees it starts
-// with '/'). The attachments themselves are sent by the caller as separate binary messages, right
-// after this one and without any other message in between. It does not allocate beyond growing dst.
+// with '/'), and p.Type must be one of the seven types. The attachments themselves are sent by
+// the caller as separate binary messages, right after this one and with no other message in
+// between. It does not allocate beyond growing dst.
 func AppendPacket(dst []byte, p *Packet) []byte {
 	dst = append(dst, '0'+byte(p.Type))
 	if p.Type.binary() {

@@ -2,8 +2,9 @@ package socketio
 
 import "errors"
 
-// Sentinel errors. Every error returned by this package wraps exactly one of
-// them; test with errors.Is.
+// Sentinel errors. Every error of the decoding side (Decode, Decoder, SplitArray, EventName,
+// CheckPlaceholders, ResolvePlaceholders) wraps exactly one of them; test with errors.Is.
+// AppendEventData and AppendAckData return ErrReservedEvent or encoding/json's error types.
 var (
 	// ErrInvalidType: the first character is not a packet type digit 0–6.
 	ErrInvalidType = errors.New("socketio: invalid packet type")

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -23,6 +24,14 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// structural[c] reports whether c opens or closes a string or a container.
+var structural = func() (t [256]bool) {
+	for _, c := range `"{}[]` {
+		t[c] = true
+	}
+	return t
+}()
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -36,10 +45,34 @@ func skipSpace(b []byte, i int) int {
 
 func isHex(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
 
+// Eight bytes at a time: the words below have a byte per lane.
+const (
+	lanes1  = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// hasSpecial reports whether one of the 8 bytes of w is a control character, '"' or '\\'. The
+// zero-byte and less-than tests are exact for the word as a whole.
+func hasSpecial(w uint64) bool {
+	q := w ^ lanes1*'"'
+	s := w ^ lanes1*'\\'
+	return ((w-lanes1*0x20)&^w|(q-lanes1)&^q|(s-lanes1)&^s)&lanes80 != 0
+}
+
+// hasQuoteOrBackslash reports whether one of the 8 bytes of w is '"' or '\\'.
+func hasQuoteOrBackslash(w uint64) bool {
+	q := w ^ lanes1*'"'
+	s := w ^ lanes1*'\\'
+	return ((q-lanes1)&^q|(s-lanes1)&^s)&lanes80 != 0
+}
+
 // skipString returns the index after the JSON string starting at b[i] == '"', or -1.
 func skipString(b []byte, i int) int {
 	i++
 	for {
+		for i+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && strPlain[b[i]] {
 			i++
 		}
@@ -266,6 +299,12 @@ func skipFast(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
+			for i < len(b) && !structural[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				break
+			}
 			switch b[i] {
 			case '"':
 				if i = skipStringFast(b, i); i < 0 {
@@ -295,7 +334,10 @@ func skipFast(b []byte, i int) int {
 
 // skipStringFast returns the index after the string at b[i] == '"' without validating escapes.
 func skipStringFast(b []byte, i int) int {
-	for i++; i < len(b); i++ {
+	for i++; i+8 <= len(b) && !hasQuoteOrBackslash(binary.LittleEndian.Uint64(b[i:])); {
+		i += 8
+	}
+	for ; i < len(b); i++ {
 		switch b[i] {
 		case '"':
 			return i + 1

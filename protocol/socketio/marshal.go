@@ -23,6 +23,9 @@ func (e *encoder) placeholder(b []byte) {
 	e.buf = append(e.buf, `{"_placeholder":true,"num":`...)
 	e.buf = strconv.AppendUint(e.buf, uint64(len(e.att)), 10)
 	e.buf = append(e.buf, '}')
+	if e.att == nil {
+		e.att = make([][]byte, 0, 4)
+	}
 	e.att = append(e.att, b)
 }
 
@@ -94,7 +97,7 @@ func (e *encoder) number(n json.Number) error {
 		e.buf = append(e.buf, '0')
 		return nil
 	}
-	if _, err := strconv.ParseFloat(string(n), 64); err != nil || !validJSON([]byte(n)) {
+	if skipNumber([]byte(n), 0) != len(n) {
 		return fmt.Errorf("socketio: invalid number literal %q", string(n))
 	}
 	e.buf = append(e.buf, n...)
@@ -353,6 +356,14 @@ next:
 // fieldValue encodes a struct field, applying the ",string" option to scalars that are not
 // marshalers (as encoding/json does, through pointers too).
 func (e *encoder) fieldValue(v reflect.Value, quoted bool, depth int) error {
+	if quoted && v.Type() == numberType {
+		e.buf = append(e.buf, '"')
+		if err := e.number(json.Number(v.String())); err != nil {
+			return err
+		}
+		e.buf = append(e.buf, '"')
+		return nil
+	}
 	if quoted {
 		ti := typeInfoOf(v.Type())
 		if !ti.opaque && !(ti.addrOpaque && v.CanAddr()) {
