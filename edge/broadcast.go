@@ -161,10 +161,15 @@ func (b *BroadcastOperator) Disconnect(close bool) {
 	}
 }
 
-var targetPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
-
 // targets appends the selected sockets to dst.
 func (n *Namespace) targets(o broadcastOpts, dst []*Socket) []*Socket {
+	n.each(o, func(s *Socket) { dst = append(dst, s) })
+	return dst
+}
+
+// each calls fn for every selected socket, once each, under the read lock:
+// fn must not block or take the namespace lock.
+func (n *Namespace) each(o broadcastOpts, fn func(*Socket)) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	excluded := func(s *Socket) bool {
@@ -179,13 +184,13 @@ func (n *Namespace) targets(o broadcastOpts, dst []*Socket) []*Socket {
 	case 0:
 		for _, s := range n.sockets {
 			if !excluded(s) {
-				dst = append(dst, s)
+				fn(s)
 			}
 		}
 	case 1:
 		for s := range n.rooms[o.rooms[0]] {
 			if !excluded(s) {
-				dst = append(dst, s)
+				fn(s)
 			}
 		}
 	default:
@@ -194,11 +199,10 @@ func (n *Namespace) targets(o broadcastOpts, dst []*Socket) []*Socket {
 				if excluded(s) || inEarlierRoom(n, o.rooms[:i], s) {
 					continue
 				}
-				dst = append(dst, s)
+				fn(s)
 			}
 		}
 	}
-	return dst
 }
 
 // inEarlierRoom reports whether s is a member of one of rooms, so that a
@@ -242,19 +246,17 @@ func (b *BroadcastOperator) BroadcastRaw(f []engine.Frame) {
 	b.nsp.deliver(b.opts(), f)
 }
 
+// deliver queues f to the selected sockets. Queuing never blocks and never
+// re-enters the namespace (a slow consumer is closed on its own goroutine),
+// so it runs under the read lock without copying the recipients.
 func (n *Namespace) deliver(o broadcastOpts, f []engine.Frame) {
-	tp := targetPool.Get().(*[]*Socket)
-	ts := n.targets(o, (*tp)[:0])
-	for _, s := range ts {
+	n.each(o, func(s *Socket) {
 		if o.volatile {
 			s.conn.sess.SendVolatile(f...)
 		} else {
 			_ = s.conn.sess.Send(f...)
 		}
-	}
-	clear(ts)
-	*tp = ts[:0]
-	targetPool.Put(tp)
+	})
 }
 
 // broadcastWithAck sends event with one ack id to every selected socket; fn

@@ -309,12 +309,19 @@ func sessionErr(err error) error {
 	}
 }
 
-func (s *Socket) sendAck(id uint64, args []any) error {
+// sendAck answers an acknowledgement; now writes it directly when the
+// connection is idle, which the read goroutine may do (it may block on its
+// own client).
+func (s *Socket) sendAck(id uint64, args []any, now bool) error {
 	data, atts, err := encodeArgs("", false, args)
 	if err != nil {
 		return err
 	}
-	return s.send(&socketio.Packet{Type: packetType(false, atts), Namespace: s.nsp.name, ID: id, HasID: true, Data: data, Attachments: atts}, false)
+	p := &socketio.Packet{Type: packetType(false, atts), Namespace: s.nsp.name, ID: id, HasID: true, Data: data, Attachments: atts}
+	if now {
+		return sessionErr(s.conn.sess.SendNow(frames(p)...))
+	}
+	return s.send(p, false)
 }
 
 // onEvent dispatches an EVENT from the client.
@@ -337,7 +344,9 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 		return
 	}
 	e := &Event{Socket: s, Name: name, Args: args, ackID: p.ID, hasAck: p.HasID}
+	e.inline.Store(true)
 	s.safely(func() { h(e) })
+	e.inline.Store(false)
 }
 
 // safely runs fn, turning a panic into a logged disconnect of this socket only.

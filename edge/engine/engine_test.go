@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,9 +325,12 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 	if sendErr != ErrSlowConsumer {
 		t.Fatalf("Send error %v, want ErrSlowConsumer", sendErr)
 	}
-	if r, _ := reason.Load().(string); r != ReasonSlowConsumer {
-		t.Fatalf("close reason %q, want %q", r, ReasonSlowConsumer)
-	}
+	testutil.CheckFor(t, 2*time.Second, time.Millisecond, func() error {
+		if r, _ := reason.Load().(string); r != ReasonSlowConsumer {
+			return fmt.Errorf("close reason %q, want %q", r, ReasonSlowConsumer)
+		}
+		return nil
+	})
 	if err := s.Send(frame); err != ErrClosed {
 		t.Fatalf("Send after close: %v, want ErrClosed", err)
 	}
@@ -429,4 +433,54 @@ func TestUpgrade(t *testing.T) {
 		}
 		ws2.Close()
 	}
+}
+
+func countGoroutines(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), fn)
+}
+
+func TestIdleWriterIsReaped(t *testing.T) {
+	srv := NewServer(Config{PingInterval: time.Hour, PingTimeout: time.Hour})
+	defer srv.Shutdown(t.Context())
+	var got atomic.Int64
+	s, err := srv.OpenSink(nil, func(f []Frame) error { got.Add(int64(len(f))); return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SendNow on an idle session writes on the calling goroutine.
+	if err := s.SendNow(Frame{Data: []byte("4a")}); err != nil || got.Load() != 1 {
+		t.Fatalf("SendNow: %v, %d frames written", err, got.Load())
+	}
+	if n := countGoroutines("engine.(*Session).writeLoop"); n != 0 {
+		t.Fatalf("%d writer goroutines after SendNow, want 0", n)
+	}
+	// Send starts a writer goroutine...
+	_ = s.Send(Frame{Data: []byte("4b")})
+	testutil.CheckFor(t, time.Second, time.Millisecond, func() error {
+		if got.Load() != 2 {
+			return fmt.Errorf("%d frames written", got.Load())
+		}
+		return nil
+	})
+	if n := countGoroutines("engine.(*Session).writeLoop"); n != 1 {
+		t.Fatalf("%d writer goroutines after Send, want 1", n)
+	}
+	// ...which exits after two idle reaper periods, and comes back on demand.
+	srv.reapIdleWriters()
+	srv.reapIdleWriters()
+	testutil.CheckFor(t, time.Second, time.Millisecond, func() error {
+		if n := countGoroutines("engine.(*Session).writeLoop"); n != 0 {
+			return fmt.Errorf("%d writer goroutines", n)
+		}
+		return nil
+	})
+	_ = s.Send(Frame{Data: []byte("4c")})
+	testutil.CheckFor(t, time.Second, time.Millisecond, func() error {
+		if got.Load() != 3 {
+			return fmt.Errorf("%d frames written", got.Load())
+		}
+		return nil
+	})
 }

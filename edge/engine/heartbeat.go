@@ -31,7 +31,8 @@ func (s *Session) onTimer() {
 	s.graceUsed = false
 	s.timer.Reset(s.srv.cfg.PingTimeout)
 	s.mu.Unlock()
-	_ = s.Send(pingFrame)
+	// The timer's goroutine may block on this client: write it directly.
+	_ = s.SendNow(pingFrame)
 }
 
 func (s *Session) pong() {

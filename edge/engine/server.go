@@ -29,12 +29,15 @@ type Server struct {
 	shards   [shardCount]shard
 	count    atomic.Int64
 	closed   atomic.Bool
+	done     chan struct{} // closed by Shutdown; stops the reaper
+	stopOnce sync.Once
 	wg       sync.WaitGroup
 }
 
-// NewServer returns a Server for cfg.
+// NewServer returns a Server for cfg. Call Shutdown to stop it: it owns a
+// background goroutine.
 func NewServer(cfg Config) *Server {
-	srv := &Server{cfg: cfg.withDefaults(), seed: maphash.MakeSeed()}
+	srv := &Server{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), done: make(chan struct{})}
 	for i := range srv.shards {
 		srv.shards[i].sessions = make(map[string]*Session)
 	}
@@ -50,6 +53,8 @@ func NewServer(cfg Config) *Server {
 			http.Error(w, reason.Error(), status)
 		},
 	}
+	srv.wg.Add(1)
+	go srv.reapLoop()
 	return srv
 }
 
@@ -191,11 +196,12 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, eio, transp
 		return
 	}
 	s := newSession(srv, Polling, srv.handshakeOf(r))
+	s.recv = srv.open(s)
 	if !srv.add(s) {
+		s.close(ReasonServerShutdown, false)
 		srv.reject(w, errServerUnavailable)
 		return
 	}
-	s.recv = srv.open(s)
 	srv.cfg.Metrics.SessionOpened(Polling)
 	body := srv.openPacket(s.id, !srv.cfg.DisableUpgrades && !srv.cfg.DisableWebSocket)
 	srv.cfg.Metrics.PacketsOut(1, len(body))
@@ -281,6 +287,7 @@ func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 // goroutines to end or ctx to be done.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closed.Store(true)
+	srv.stopOnce.Do(func() { close(srv.done) })
 	srv.CloseAll(ReasonServerShutdown)
 	done := make(chan struct{})
 	go func() {

@@ -68,6 +68,7 @@ type Session struct {
 	spare       []Frame
 	queueBytes  int
 	closeReason string
+	overflowed  bool // the queue overflowed; the session is being closed
 	clientClose bool // the client asked to close: a pending GET gets a noop, not a close packet
 
 	// polling
@@ -76,9 +77,16 @@ type Session struct {
 	pollWake    chan struct{}
 	noopPending bool
 
-	// websocket
-	ws     *websocket.Conn
-	wsWake chan struct{}
+	// websocket (and sink) writing: see writer.go
+	ws         *websocket.Conn
+	flush      func([]Frame) error // writes frames to the transport; nil until there is one
+	endWrite   func(ok bool)       // called once by the writer when the session is over
+	wsWake     chan struct{}
+	writerUp   bool // a writer goroutine exists
+	writerDone bool // the writer has finished for good
+	writing    bool // a write is in progress (writer goroutine or SendNow)
+	idleMark   bool // set by the reaper, cleared by every write
+	exitWriter bool // asks an idle writer goroutine to exit
 
 	// heartbeat
 	timer        *time.Timer
@@ -134,10 +142,21 @@ func (s *Session) Send(frames ...Frame) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if s.overflowed {
+		s.mu.Unlock()
+		return ErrSlowConsumer
+	}
 	if s.queueBytes+n > s.srv.cfg.MaxQueueBytes && s.queueBytes > 0 {
+		s.overflowed = true
 		s.mu.Unlock()
 		s.srv.cfg.Metrics.SlowConsumer()
-		s.close(ReasonSlowConsumer, false)
+		// Close on another goroutine: the sender may hold locks (a
+		// broadcast iterating a room) that the close handlers need.
+		s.srv.wg.Add(1)
+		go func() {
+			defer s.srv.wg.Done()
+			s.close(ReasonSlowConsumer, false)
+		}()
 		return ErrSlowConsumer
 	}
 	s.queue = append(s.queue, frames...)
@@ -171,10 +190,7 @@ func (s *Session) CloseWithReason(reason string, graceful bool) { s.close(reason
 
 func (s *Session) wakeLocked() {
 	if s.transport == WebSocket {
-		select {
-		case s.wsWake <- struct{}{}:
-		default:
-		}
+		s.kickWriterLocked()
 		return
 	}
 	select {

@@ -14,17 +14,18 @@ func (srv *Server) OpenSink(hs *Handshake, write func([]Frame) error, close func
 	}
 	s := newSession(srv, WebSocket, hs)
 	s.wsWake = make(chan struct{}, 1)
-	if !srv.add(s) {
-		return nil, ErrServerClosed
-	}
-	s.recv = srv.open(s)
-	srv.cfg.Metrics.SessionOpened(WebSocket)
-	srv.wg.Add(1)
-	go s.writeLoop(write, func(bool) {
+	s.flush = write
+	s.endWrite = func(bool) {
 		if close != nil {
 			close()
 		}
-	})
+	}
+	s.recv = srv.open(s)
+	if !srv.add(s) {
+		s.close(ReasonServerShutdown, false)
+		return nil, ErrServerClosed
+	}
+	srv.cfg.Metrics.SessionOpened(WebSocket)
 	s.startHeartbeat()
 	return s, nil
 }

@@ -54,18 +54,22 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := newSession(srv, WebSocket, hs)
-	s.ws = conn
-	s.wsWake = make(chan struct{}, 1)
-	if !srv.add(s) {
+	s.useWebSocketLocked(conn)
+	if err := s.SendNow(Frame{Data: srv.openPacket(s.id, false)}); err != nil {
 		_ = conn.Close()
 		return
 	}
-	s.queue = append(s.queue, Frame{Data: srv.openPacket(s.id, false)})
+	// The receiver is in place before anyone can find the session.
 	s.recv = srv.open(s)
+	if !srv.add(s) {
+		s.close(ReasonServerShutdown, false)
+		_ = conn.Close()
+		return
+	}
 	srv.cfg.Metrics.SessionOpened(WebSocket)
-	srv.wg.Add(2)
-	go s.wsWriteLoop(conn)
-	s.wsWake <- struct{}{}
+	srv.wg.Add(1)
+	// A fresh goroutine starts with a small stack, unlike this one, which
+	// net/http has grown: it matters for idle memory.
 	go s.wsReadLoop(conn)
 	s.startHeartbeat()
 }
@@ -161,16 +165,16 @@ func (s *Session) probeLoop(conn *websocket.Conn) {
 	s.probe = nil
 	s.upgrading = false
 	s.transport = WebSocket
-	s.ws = conn
-	s.wsWake = make(chan struct{}, 1)
+	s.useWebSocketLocked(conn)
 	// Release a GET that is still pending; later polling requests get 400.
 	select {
 	case s.pollWake <- struct{}{}:
 	default:
 	}
-	s.srv.wg.Add(2) // writer and reader; this goroutine becomes the reader
-	go s.wsWriteLoop(conn)
-	s.wakeLocked()
+	s.srv.wg.Add(1) // this goroutine becomes the reader
+	if len(s.queue) > 0 {
+		s.kickWriterLocked()
+	}
 	s.mu.Unlock()
 	_ = conn.SetReadDeadline(time.Time{})
 	s.srv.cfg.Metrics.Upgraded()
@@ -267,10 +271,13 @@ func wsCloseReason(err error) string {
 	}
 }
 
-// wsWriteLoop is the only writer of conn once the session uses it.
-func (s *Session) wsWriteLoop(conn *websocket.Conn) {
+// useWebSocketLocked makes conn the session's transport for writing.
+func (s *Session) useWebSocketLocked(conn *websocket.Conn) {
 	nc := conn.NetConn()
-	s.writeLoop(func(frames []Frame) error { return s.writeFrames(nc, frames) }, func(ok bool) {
+	s.ws = conn
+	s.wsWake = make(chan struct{}, 1)
+	s.flush = func(frames []Frame) error { return s.writeFrames(nc, frames) }
+	s.endWrite = func(ok bool) {
 		if !ok {
 			_ = nc.Close()
 			return
@@ -280,47 +287,6 @@ func (s *Session) wsWriteLoop(conn *websocket.Conn) {
 		_, _ = nc.Write(append(appendFrameHeader(nil, opClose, len(msg)), msg...))
 		// The reader sees the client's close frame (or the deadline) and closes.
 		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
-	})
-}
-
-// writeLoop sleeps on wsWake and hands everything queued since the last
-// write to flush at once, which coalesces a burst into one write syscall.
-// When the session closes it flushes what a graceful close kept and calls
-// end(true); after a write error it calls end(false).
-func (s *Session) writeLoop(flush func([]Frame) error, end func(ok bool)) {
-	defer s.srv.wg.Done()
-	for range s.wsWake {
-		for {
-			s.mu.Lock()
-			var frames []Frame
-			if len(s.queue) > 0 {
-				frames = s.queue
-				s.queue, s.queueBytes = s.spare[:0], 0
-				s.spare = nil
-			}
-			closing := s.state != stateOpen
-			s.mu.Unlock()
-			if len(frames) > 0 {
-				err := flush(frames)
-				clear(frames)
-				s.mu.Lock()
-				if s.spare == nil {
-					s.spare = frames[:0]
-				}
-				s.mu.Unlock()
-				if err != nil {
-					s.close(ReasonTransportError, false)
-					end(false)
-					return
-				}
-				continue
-			}
-			if closing {
-				end(true)
-				return
-			}
-			break
-		}
 	}
 }
 
