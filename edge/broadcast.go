@@ -172,14 +172,7 @@ func (n *Namespace) targets(o broadcastOpts, dst []*Socket) []*Socket {
 func (n *Namespace) each(o broadcastOpts, fn func(*Socket)) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	excluded := func(s *Socket) bool {
-		for _, r := range o.except {
-			if _, ok := n.rooms[r][s]; ok {
-				return true
-			}
-		}
-		return false
-	}
+	excluded := func(s *Socket) bool { return n.inAnyLocked(o.except, s) }
 	switch len(o.rooms) {
 	case 0:
 		for _, s := range n.sockets {
@@ -187,28 +180,30 @@ func (n *Namespace) each(o broadcastOpts, fn func(*Socket)) {
 				fn(s)
 			}
 		}
-	case 1:
-		for s := range n.rooms[o.rooms[0]] {
-			if !excluded(s) {
-				fn(s)
-			}
-		}
 	default:
 		for i, r := range o.rooms {
-			for s := range n.rooms[r] {
-				if excluded(s) || inEarlierRoom(n, o.rooms[:i], s) {
-					continue
+			// A socket in several selected rooms gets the broadcast once.
+			visit := func(s *Socket) {
+				if !excluded(s) && (i == 0 || !n.inAnyLocked(o.rooms[:i], s)) {
+					fn(s)
 				}
-				fn(s)
+			}
+			for s := range n.rooms[r] {
+				visit(s)
+			}
+			if s := n.sockets[r]; s != nil {
+				visit(s) // the room named by a socket's id (not in the index)
 			}
 		}
 	}
 }
 
-// inEarlierRoom reports whether s is a member of one of rooms, so that a
-// socket in several selected rooms gets a broadcast once.
-func inEarlierRoom(n *Namespace, rooms []string, s *Socket) bool {
+// inAnyLocked reports whether s is in one of rooms.
+func (n *Namespace) inAnyLocked(rooms []string, s *Socket) bool {
 	for _, r := range rooms {
+		if r == s.id {
+			return true
+		}
 		if _, ok := n.rooms[r][s]; ok {
 			return true
 		}

@@ -22,6 +22,7 @@ type Namespace struct {
 	hmu         sync.RWMutex
 	middlewares []Middleware
 	onConnect   []func(*Socket)
+	handlers    map[string]Handler
 	parent      *Namespace // the dynamic namespace group this one was created from
 
 	mu      sync.RWMutex
@@ -111,8 +112,13 @@ func (n *Namespace) addToRooms(s *Socket, rooms []string) {
 	n.mu.Unlock()
 }
 
+// The index leaves out each socket's own room (its id): n.sockets serves
+// it, which saves a map per socket.
 func (n *Namespace) addToRoomsLocked(s *Socket, rooms []string) {
 	for _, r := range rooms {
+		if r == s.id {
+			continue
+		}
 		m := n.rooms[r]
 		if m == nil {
 			m = make(map[*Socket]struct{})
@@ -133,6 +139,9 @@ func (n *Namespace) removeFromRooms(s *Socket, rooms []string) {
 
 func (n *Namespace) removeFromRoomsLocked(s *Socket, rooms []string) {
 	for _, r := range rooms {
+		if r == s.id {
+			continue
+		}
 		if m := n.rooms[r]; m != nil {
 			delete(m, s)
 			if len(m) == 0 {
@@ -142,13 +151,44 @@ func (n *Namespace) removeFromRoomsLocked(s *Socket, rooms []string) {
 	}
 }
 
-// Rooms returns the names of the rooms that have members on this node.
+// Rooms returns the names of the rooms that have members on this node,
+// the rooms named by socket ids included.
 func (n *Namespace) Rooms() []string {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	out := make([]string, 0, len(n.rooms))
+	out := make([]string, 0, len(n.rooms)+len(n.sockets))
 	for r := range n.rooms {
 		out = append(out, r)
 	}
+	for id := range n.sockets {
+		if _, dup := n.rooms[id]; !dup {
+			out = append(out, id)
+		}
+	}
 	return out
+}
+
+// On registers a handler of event for every socket of the namespace; a
+// handler registered on the socket itself takes precedence. One
+// registration serves all sockets, which is cheaper than Socket.On for
+// handlers that do not need per-socket state.
+func (n *Namespace) On(event string, h Handler) {
+	n.hmu.Lock()
+	if n.handlers == nil {
+		n.handlers = make(map[string]Handler)
+	}
+	n.handlers[event] = h
+	n.hmu.Unlock()
+}
+
+// handler returns the namespace-level handler of event (a dynamic
+// namespace inherits its group's).
+func (n *Namespace) handler(event string) Handler {
+	n.hmu.RLock()
+	h := n.handlers[event]
+	n.hmu.RUnlock()
+	if h == nil && n.parent != nil {
+		return n.parent.handler(event)
+	}
+	return h
 }

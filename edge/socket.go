@@ -336,10 +336,14 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 	}
 	s.mu.RLock()
 	h := s.handlers[name]
-	if h == nil {
-		h = s.anyHandler
-	}
+	anyH := s.anyHandler
 	s.mu.RUnlock()
+	if h == nil {
+		h = s.nsp.handler(name)
+	}
+	if h == nil {
+		h = anyH
+	}
 	if h == nil {
 		return
 	}

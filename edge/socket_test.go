@@ -296,3 +296,34 @@ func contains(list []int, v int) bool {
 	}
 	return false
 }
+
+func TestNamespaceHandlersAndSocketIDRooms(t *testing.T) {
+	srv := newServer(t, Config{})
+	nsp := srv.Of("/")
+	nsp.On("hi", func(e *Event) { _ = e.Ack("nsp") })
+	nsp.OnConnection(func(s *Socket) {
+		if s.Handshake().Auth != nil && strings.Contains(string(s.Handshake().Auth), "own") {
+			s.On("hi", func(e *Event) { _ = e.Ack("socket") })
+		}
+	})
+	a, b := dial(t, srv), dial(t, srv)
+	ida := a.connect("/")
+	b.send(`0{"own":true}`)
+	idb := strings.TrimSuffix(strings.TrimPrefix(b.next(), `0{"sid":"`), `"}`)
+	a.send(`21["hi"]`)
+	a.expect(`31["nsp"]`)
+	b.send(`21["hi"]`)
+	b.expect(`31["socket"]`)
+
+	// Socket-id rooms work without an index entry, in rooms and in except.
+	_ = nsp.To(ida, idb).Except(idb).Emit("x")
+	a.expect(`2["x"]`)
+	b.quiet()
+	nsp.Socket(idb).Join(ida) // a room that happens to be named like another socket
+	_ = nsp.To(ida).Emit("y")
+	a.expect(`2["y"]`)
+	b.expect(`2["y"]`)
+	if rooms := nsp.Rooms(); len(rooms) != 2 {
+		t.Fatalf("rooms %v, want the two socket ids", rooms)
+	}
+}
