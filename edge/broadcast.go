@@ -172,6 +172,10 @@ func (n *Namespace) targets(o broadcastOpts, dst []*Socket) []*Socket {
 func (n *Namespace) each(o broadcastOpts, fn func(*Socket)) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
+	n.eachLocked(o, fn)
+}
+
+func (n *Namespace) eachLocked(o broadcastOpts, fn func(*Socket)) {
 	excluded := func(s *Socket) bool { return n.inAnyLocked(o.except, s) }
 	switch len(o.rooms) {
 	case 0:
@@ -225,8 +229,12 @@ func (n *Namespace) broadcast(o broadcastOpts, event string, args []any, _ func(
 		data = appendOffset(data, offset)
 		p := &socketio.Packet{Type: packetType(true, atts), Namespace: n.name, Data: data, Attachments: atts}
 		f := frames(p)
+		// Logged and delivered under one read lock: a socket being restored
+		// (under the write lock) either finds it in the log or gets it live.
+		n.mu.RLock()
 		rec.log(n.name, offset, o, f)
-		n.deliver(o, f)
+		n.eachLocked(o, func(s *Socket) { _ = s.conn.sess.Send(f...) })
+		n.mu.RUnlock()
 		return nil
 	}
 	p := &socketio.Packet{Type: packetType(true, atts), Namespace: n.name, Data: data, Attachments: atts}

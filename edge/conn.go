@@ -174,10 +174,11 @@ func (c *conn) connect(name string, auth []byte) {
 	s.mu.Unlock()
 	if restored {
 		// Like the reference, missed packets go before the CONNECT reply;
-		// the client buffers them until it is connected.
-		c.srv.recovery.replay(s)
+		// the client buffers events until it is connected.
+		nsp.addRestored(s, rooms, c.srv.recovery)
+	} else {
+		nsp.add(s, rooms)
 	}
-	nsp.add(s, rooms)
 
 	reply := make([]byte, 0, 64)
 	reply = append(reply, `{"sid":"`...)

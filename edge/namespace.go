@@ -94,6 +94,16 @@ func (n *Namespace) add(s *Socket, rooms []string) {
 	n.mu.Unlock()
 }
 
+// addRestored registers a restored socket and queues what it missed, under
+// the write lock so that no broadcast falls between the two.
+func (n *Namespace) addRestored(s *Socket, rooms []string, rec *recovery) {
+	n.mu.Lock()
+	rec.replayLocked(s, rooms)
+	n.sockets[s.id] = s
+	n.addToRoomsLocked(s, rooms)
+	n.mu.Unlock()
+}
+
 func (n *Namespace) remove(s *Socket, rooms []string) {
 	n.mu.Lock()
 	if n.sockets[s.id] == s {

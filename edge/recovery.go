@@ -154,21 +154,32 @@ func (r *recovery) restore(c *conn, nsp *Namespace, hs *Handshake, auth []byte) 
 		return nil
 	}
 	delete(r.sessions, req.PID)
-	var missed []logEntry
-	i, _ := slices.BinarySearchFunc(r.logs, seq+1, func(e logEntry, t uint64) int { return cmpU64(e.seq, t) })
-	for _, e := range r.logs[i:] {
-		if e.nsp == nsp.name && reaches(e.opts, saved.rooms) {
-			missed = append(missed, e)
-		}
-	}
 	r.mu.Unlock()
 
 	s := &Socket{id: saved.sid, pid: saved.pid, nsp: nsp, conn: c, hs: hs, rooms: make(map[string]struct{}, len(saved.rooms)), data: saved.data, recovered: true}
 	for _, room := range saved.rooms {
 		s.rooms[room] = struct{}{}
 	}
-	s.missed = missed
+	s.replayFrom = seq
 	return s
+}
+
+// replayLocked queues to a restored socket the logged broadcasts after its
+// offset that would have reached it, in order. The caller holds the
+// namespace's write lock, so no broadcast is logged meanwhile.
+func (r *recovery) replayLocked(s *Socket, rooms []string) {
+	r.mu.Lock()
+	i, _ := slices.BinarySearchFunc(r.logs, s.replayFrom+1, func(e logEntry, t uint64) int { return cmpU64(e.seq, t) })
+	var missed []logEntry
+	for _, e := range r.logs[i:] {
+		if e.nsp == s.nsp.name && reaches(e.opts, rooms) {
+			missed = append(missed, e)
+		}
+	}
+	r.mu.Unlock()
+	for _, e := range missed {
+		_ = s.conn.sess.Send(e.frames...)
+	}
 }
 
 // hasOffsetLocked reports whether seq is still in the log, or is the newest
@@ -207,13 +218,4 @@ func reaches(o broadcastOpts, rooms []string) bool {
 		}
 	}
 	return false
-}
-
-// replay sends a restored socket what it missed, in order.
-func (r *recovery) replay(s *Socket) {
-	missed := s.missed
-	s.missed = nil
-	for _, e := range missed {
-		_ = s.conn.sess.Send(e.frames...)
-	}
 }

@@ -49,7 +49,7 @@ type Socket struct {
 	acks         map[uint64]*pendingAck
 	data         any
 
-	missed []logEntry // broadcasts to replay after a recovery
+	replayFrom uint64 // the offset a restored socket resumes after
 }
 
 // ID returns the socket id, which is also the name of its own room.
