@@ -88,28 +88,43 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 // acknowledgement from each. It returns when every recipient answered, or
 // when ctx ends with the answers received so far and ErrAckTimeout.
 func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	var answers []Args
+	_, err := b.EmitWithAckEach(ctx, func(_ *Socket, a Args) { answers = append(answers, a) }, event, args...)
+	return answers, err
+}
+
+// EmitWithAckEach is EmitWithAck that hands each answer to fn with the
+// socket that gave it, as it arrives (calls to fn do not overlap). It
+// returns how many sockets the event was sent to.
+func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket, Args), event string, args ...any) (int, error) {
 	var (
 		mu       sync.Mutex
-		answers  []Args
+		got      int
 		expected = -1
+		stopped  bool
 		done     = make(chan struct{})
 	)
 	check := func() {
-		if expected >= 0 && len(answers) == expected {
+		if expected >= 0 && got == expected {
 			close(done)
+			expected = -2 // closed
 		}
 	}
-	sent, id, err := b.nsp.broadcastWithAck(b.opts(), event, args, func(a Args, err error) {
+	sent, id, err := b.nsp.broadcastWithAck(b.opts(), event, args, func(s *Socket, a Args, err error) {
 		if err != nil {
 			return
 		}
 		mu.Lock()
-		answers = append(answers, a)
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		got++
+		fn(s, a)
 		check()
-		mu.Unlock()
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer func() {
 		for _, s := range sent {
@@ -122,16 +137,18 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	mu.Unlock()
 	select {
 	case <-done:
-		return answers, nil
+		return len(sent), nil
 	case <-ctx.Done():
 		mu.Lock()
 		defer mu.Unlock()
-		out := slices.Clone(answers)
-		expected = -2 // never close done now
-		if ctx.Err() == context.DeadlineExceeded {
-			return out, ErrAckTimeout
+		stopped = true
+		if got == len(sent) {
+			return len(sent), nil
 		}
-		return out, ctx.Err()
+		if ctx.Err() == context.DeadlineExceeded {
+			return len(sent), ErrAckTimeout
+		}
+		return len(sent), ctx.Err()
 	}
 }
 
@@ -265,7 +282,7 @@ func (n *Namespace) deliver(o broadcastOpts, f []engine.Frame) {
 // broadcastWithAck sends event with one ack id to every selected socket; fn
 // is called once per answer. It returns the sockets it was sent to and the
 // ack id, which the caller drops from them when it stops waiting.
-func (n *Namespace) broadcastWithAck(o broadcastOpts, event string, args []any, fn func(Args, error)) ([]*Socket, uint64, error) {
+func (n *Namespace) broadcastWithAck(o broadcastOpts, event string, args []any, fn func(*Socket, Args, error)) ([]*Socket, uint64, error) {
 	if socketio.IsReserved(event) {
 		return nil, 0, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
@@ -278,7 +295,7 @@ func (n *Namespace) broadcastWithAck(o broadcastOpts, event string, args []any, 
 	ts := n.targets(o, nil)
 	sent := ts[:0]
 	for _, s := range ts {
-		if !s.registerAck(id, time.Duration(0), fn) {
+		if !s.registerAck(id, time.Duration(0), func(a Args, err error) { fn(s, a, err) }) {
 			continue
 		}
 		var ok bool

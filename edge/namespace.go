@@ -64,6 +64,10 @@ func (n *Namespace) hooks() ([]Middleware, []func(*Socket)) {
 	var cbs []func(*Socket)
 	if n.parent != nil {
 		mws, cbs = n.parent.hooks()
+	} else {
+		smws, scbs, _ := n.srv.hooks()
+		mws = append(mws, smws...)
+		cbs = append(cbs, scbs...)
 	}
 	n.hmu.RLock()
 	mws = append(mws, n.middlewares...)

@@ -32,6 +32,7 @@ type savedSession struct {
 	nsp     string
 	rooms   []string
 	data    any
+	user    string
 	expires time.Time
 }
 
@@ -123,13 +124,13 @@ func cutPrefix(s, prefix string) (string, bool) {
 }
 
 // persist keeps a disconnected socket's state for restoration.
-func (r *recovery) persist(s *Socket, rooms []string, data any) {
+func (r *recovery) persist(s *Socket, rooms []string, data any, user string) {
 	if s.pid == "" {
 		return
 	}
 	r.mu.Lock()
 	r.sessions[s.pid] = &savedSession{
-		sid: s.id, pid: s.pid, nsp: s.nsp.name, rooms: rooms, data: data,
+		sid: s.id, pid: s.pid, nsp: s.nsp.name, rooms: rooms, data: data, user: user,
 		expires: time.Now().Add(r.ttl),
 	}
 	r.mu.Unlock()
@@ -156,7 +157,7 @@ func (r *recovery) restore(c *conn, nsp *Namespace, hs *Handshake, auth []byte) 
 	delete(r.sessions, req.PID)
 	r.mu.Unlock()
 
-	s := &Socket{id: saved.sid, pid: saved.pid, nsp: nsp, conn: c, hs: hs, rooms: make(map[string]struct{}, len(saved.rooms)), data: saved.data, recovered: true}
+	s := &Socket{id: saved.sid, pid: saved.pid, nsp: nsp, conn: c, hs: hs, rooms: make(map[string]struct{}, len(saved.rooms)), data: saved.data, user: saved.user, recovered: true}
 	for _, room := range saved.rooms {
 		s.rooms[room] = struct{}{}
 	}

@@ -22,6 +22,49 @@ type Server struct {
 	mu       sync.RWMutex
 	nsps     map[string]*Namespace
 	dynamics []dynamic
+
+	hmu          sync.RWMutex // server-wide hooks
+	middlewares  []Middleware
+	onConnect    []func(*Socket)
+	onDisconnect []func(*Socket, string)
+	anyHandler   Handler
+}
+
+// Use adds a middleware that runs for every namespace, before the
+// namespace's own.
+func (srv *Server) Use(mw Middleware) {
+	srv.hmu.Lock()
+	srv.middlewares = append(srv.middlewares, mw)
+	srv.hmu.Unlock()
+}
+
+// OnConnection registers fn to run for every socket of every namespace,
+// before the namespace's own callbacks.
+func (srv *Server) OnConnection(fn func(*Socket)) {
+	srv.hmu.Lock()
+	srv.onConnect = append(srv.onConnect, fn)
+	srv.hmu.Unlock()
+}
+
+// OnDisconnect registers fn to run when any socket disconnects.
+func (srv *Server) OnDisconnect(fn func(s *Socket, reason string)) {
+	srv.hmu.Lock()
+	srv.onDisconnect = append(srv.onDisconnect, fn)
+	srv.hmu.Unlock()
+}
+
+// OnAny registers the handler of events that no socket or namespace handler
+// takes, in every namespace.
+func (srv *Server) OnAny(h Handler) {
+	srv.hmu.Lock()
+	srv.anyHandler = h
+	srv.hmu.Unlock()
+}
+
+func (srv *Server) hooks() ([]Middleware, []func(*Socket), Handler) {
+	srv.hmu.RLock()
+	defer srv.hmu.RUnlock()
+	return srv.middlewares, srv.onConnect, srv.anyHandler
 }
 
 type dynamic struct {

@@ -48,6 +48,7 @@ type Socket struct {
 	onDisconnect []func(reason string)
 	acks         map[uint64]*pendingAck
 	data         any
+	user         string
 
 	replayFrom uint64 // the offset a restored socket resumes after
 }
@@ -345,6 +346,9 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 		h = anyH
 	}
 	if h == nil {
+		_, _, h = s.nsp.srv.hooks()
+	}
+	if h == nil {
 		return
 	}
 	e := &Event{Socket: s, Name: name, Args: args, ackID: p.ID, hasAck: p.HasID}
@@ -381,12 +385,12 @@ func (s *Socket) onClose(reason string) {
 	acks := s.acks
 	s.acks = nil
 	handlers := s.onDisconnect
-	data := s.data
+	data, user := s.data, s.user
 	s.mu.Unlock()
 
 	s.nsp.remove(s, rooms)
 	if rec := s.nsp.srv.recovery; rec != nil && recoverable(reason) {
-		rec.persist(s, rooms, data)
+		rec.persist(s, rooms, data, user)
 	}
 	for _, a := range acks {
 		a.finish(Args{}, ErrDisconnected)
@@ -395,6 +399,27 @@ func (s *Socket) onClose(reason string) {
 	for _, fn := range handlers {
 		s.safelyNoDisconnect(func() { fn(reason) })
 	}
+	s.nsp.srv.hmu.RLock()
+	global := s.nsp.srv.onDisconnect
+	s.nsp.srv.hmu.RUnlock()
+	for _, fn := range global {
+		s.safelyNoDisconnect(func() { fn(s, reason) })
+	}
+}
+
+// User returns the user id attached to the socket ("" if none).
+func (s *Socket) User() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.user
+}
+
+// SetUser attaches a user id to the socket, e.g. from authentication; it
+// survives recovery and is reported in presence.
+func (s *Socket) SetUser(id string) {
+	s.mu.Lock()
+	s.user = id
+	s.mu.Unlock()
 }
 
 func (s *Socket) safelyNoDisconnect(fn func()) {
