@@ -116,6 +116,14 @@ func (srv *Server) Of(name string) *Namespace {
 	return n
 }
 
+// Namespace returns the existing namespace name, without creating it.
+func (srv *Server) Namespace(name string) (*Namespace, bool) {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	n, ok := srv.nsps[name]
+	return n, ok
+}
+
 // OfPattern declares dynamic namespaces: a client connecting to a namespace
 // that does not exist and whose name matches re gets it created on the fly.
 // The returned group's middlewares and connection handlers apply to every

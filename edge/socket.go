@@ -41,6 +41,7 @@ type Socket struct {
 
 	mu           sync.RWMutex
 	connected    bool
+	gone         bool // disconnected for good
 	recovered    bool
 	rooms        map[string]struct{}
 	handlers     map[string]Handler
@@ -130,10 +131,18 @@ func (s *Socket) Rooms() []string {
 	return out
 }
 
-// Join adds the socket to rooms.
+// Join adds the socket to rooms. Called from a middleware, before the
+// socket is connected, the rooms are joined when it connects.
 func (s *Socket) Join(rooms ...string) {
 	s.mu.Lock()
+	if s.gone {
+		s.mu.Unlock()
+		return
+	}
 	if !s.connected {
+		for _, r := range rooms {
+			s.rooms[r] = struct{}{}
+		}
 		s.mu.Unlock()
 		return
 	}
@@ -377,7 +386,7 @@ func (s *Socket) onClose(reason string) {
 		s.mu.Unlock()
 		return
 	}
-	s.connected = false
+	s.connected, s.gone = false, true
 	rooms := make([]string, 0, len(s.rooms))
 	for r := range s.rooms {
 		rooms = append(rooms, r)

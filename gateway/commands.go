@@ -1,0 +1,219 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchboard-rt/switchboard/contract"
+	"github.com/switchboard-rt/switchboard/edge"
+)
+
+// maxCommandAckTimeout bounds how long an emit may wait for client acks.
+const maxCommandAckTimeout = 5 * time.Minute
+
+func (g *Gateway) subscribeCommands() error {
+	handlers := map[string]nats.MsgHandler{
+		"emit":       g.cmdEmit,
+		"join":       g.cmdRooms(true),
+		"leave":      g.cmdRooms(false),
+		"disconnect": g.cmdDisconnect,
+		"sockets":    g.cmdSockets,
+	}
+	for name, h := range handlers {
+		sub, err := g.nc.QueueSubscribe(g.subj.Command(name), g.cfg.Queue, h)
+		if err != nil {
+			return fmt.Errorf("gateway: subscribe %s: %w", name, err)
+		}
+		g.subs = append(g.subs, sub)
+	}
+	return nil
+}
+
+// respond answers a command request (a published command has no reply subject).
+func (g *Gateway) respond(m *nats.Msg, name string, v any, errCode string) {
+	outcome := "ok"
+	if errCode != "" {
+		outcome = errCode
+	}
+	g.cfg.Metrics.Command(name, outcome)
+	if m.Reply == "" {
+		return
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		body, _ = json.Marshal(contract.ErrorReply{Error: &contract.Error{Code: contract.CodeInternal, Message: err.Error()}})
+	}
+	if err := m.Respond(body); err != nil {
+		g.cfg.Logger.Warn("gateway: respond", "command", name, "error", err)
+	}
+}
+
+func (g *Gateway) respondError(m *nats.Msg, name, code, msg string) {
+	g.respond(m, name, contract.ErrorReply{Error: &contract.Error{Code: code, Message: msg}}, code)
+}
+
+// operator resolves a selector to a broadcast operator on this node.
+func (g *Gateway) operator(sel contract.Selector) (*edge.BroadcastOperator, error) {
+	ns := sel.NS
+	if ns == "" {
+		ns = "/"
+	}
+	n, ok := g.srv.Namespace(ns)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", errUnknownNamespace, ns)
+	}
+	op := n.To(append(append([]string(nil), sel.Rooms...), sel.SIDs...)...)
+	if len(sel.Except) > 0 {
+		op = op.Except(sel.Except...)
+	}
+	return op, nil
+}
+
+// decode parses a command body; on failure it answers bad_request.
+func (g *Gateway) decode(m *nats.Msg, name string, v any) bool {
+	if err := json.Unmarshal(m.Data, v); err != nil {
+		g.respondError(m, name, contract.CodeBadRequest, "malformed command: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (g *Gateway) selectOrFail(m *nats.Msg, name string, sel contract.Selector) (*edge.BroadcastOperator, bool) {
+	op, err := g.operator(sel)
+	if err != nil {
+		g.respondError(m, name, contract.CodeUnknownNamespace, err.Error())
+		return nil, false
+	}
+	return op, true
+}
+
+func (g *Gateway) cmdEmit(m *nats.Msg) {
+	const name = "emit"
+	var c contract.EmitCommand
+	if !g.decode(m, name, &c) {
+		return
+	}
+	if c.Event == "" {
+		g.respondError(m, name, contract.CodeBadRequest, "event is required")
+		return
+	}
+	op, ok := g.selectOrFail(m, name, c.Selector)
+	if !ok {
+		return
+	}
+	if len(c.Args) == 0 {
+		c.Args = json.RawMessage("[]")
+	}
+	args, err := edge.RawArgs(c.Args, c.Attachments)
+	if err != nil {
+		g.respondError(m, name, contract.CodeBadRequest, "args: "+err.Error())
+		return
+	}
+	if c.Volatile {
+		op = op.Volatile()
+	}
+	if c.AckTimeoutMS <= 0 {
+		matched := len(op.Sockets())
+		if err := op.Emit(c.Event, args); err != nil {
+			g.respondError(m, name, contract.CodeBadRequest, err.Error())
+			return
+		}
+		g.respond(m, name, contract.CommandReply{OK: true, Matched: matched, MissingNodes: []string{}}, "")
+		return
+	}
+	timeout := min(time.Duration(c.AckTimeoutMS)*time.Millisecond, maxCommandAckTimeout)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var acks []contract.Ack
+		sent, err := op.EmitWithAckEach(ctx, func(s *edge.Socket, a edge.Args) {
+			acks = append(acks, contract.Ack{SID: s.ID(), Args: a.JSON(), Attachments: a.Attachments()})
+		}, c.Event, args)
+		if err != nil && err != edge.ErrAckTimeout {
+			g.respondError(m, name, contract.CodeBadRequest, err.Error())
+			return
+		}
+		g.respond(m, name, contract.CommandReply{
+			OK: true, Matched: sent, Acks: acks, TimedOut: sent - len(acks), MissingNodes: []string{},
+		}, "")
+	}()
+}
+
+func (g *Gateway) cmdRooms(join bool) nats.MsgHandler {
+	name := "leave"
+	if join {
+		name = "join"
+	}
+	return func(m *nats.Msg) {
+		var c contract.RoomsCommand
+		if !g.decode(m, name, &c) {
+			return
+		}
+		rooms := c.Leave
+		if join {
+			rooms = c.Join
+		}
+		if len(rooms) == 0 {
+			g.respondError(m, name, contract.CodeBadRequest, name+" needs rooms")
+			return
+		}
+		op, ok := g.selectOrFail(m, name, c.Selector)
+		if !ok {
+			return
+		}
+		socks := op.Sockets()
+		for _, s := range socks {
+			if join {
+				s.Join(rooms...)
+			} else {
+				s.Leave(rooms...)
+			}
+		}
+		g.respond(m, name, contract.CommandReply{OK: true, Matched: len(socks), MissingNodes: []string{}}, "")
+	}
+}
+
+func (g *Gateway) cmdDisconnect(m *nats.Msg) {
+	const name = "disconnect"
+	var c contract.DisconnectCommand
+	if !g.decode(m, name, &c) {
+		return
+	}
+	op, ok := g.selectOrFail(m, name, c.Selector)
+	if !ok {
+		return
+	}
+	socks := op.Sockets()
+	for _, s := range socks {
+		s.Disconnect(c.Close)
+	}
+	g.respond(m, name, contract.CommandReply{OK: true, Matched: len(socks), MissingNodes: []string{}}, "")
+}
+
+func (g *Gateway) cmdSockets(m *nats.Msg) {
+	const name = "sockets"
+	var c contract.Selector
+	if !g.decode(m, name, &c) {
+		return
+	}
+	op, ok := g.selectOrFail(m, name, c)
+	if !ok {
+		return
+	}
+	socks := op.Sockets()
+	out := make([]contract.SocketInfo, 0, len(socks))
+	for _, s := range socks {
+		data := socketData(s)
+		if data == nil {
+			data = json.RawMessage("{}")
+		}
+		out = append(out, contract.SocketInfo{SID: s.ID(), Node: g.cfg.Node, Rooms: s.Rooms(), Data: data, User: s.User()})
+	}
+	g.respond(m, name, contract.SocketsReply{Sockets: out, MissingNodes: []string{}}, "")
+}
