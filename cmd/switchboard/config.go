@@ -41,14 +41,14 @@ type serverConfig struct {
 	DemoHandlers    bool
 }
 
-// servicesConfig holds the settings of the NATS services gateway. They are
-// validated now and take effect once the gateway is wired in.
+// servicesConfig holds the settings of the NATS services gateway.
 type servicesConfig struct {
-	SubjectPrefix  string
-	AuthNamespaces []string // "*" means every namespace
-	AuthTimeout    time.Duration
-	AckTimeout     time.Duration
-	RequestTimeout time.Duration
+	SubjectPrefix     string
+	AuthNamespaces    []string // "*" means every namespace
+	ServiceNamespaces []string // empty means every namespace
+	AuthTimeout       time.Duration
+	AckTimeout        time.Duration
+	RequestTimeout    time.Duration
 }
 
 // presenceConfig holds the presence lease settings (used once presence is wired in).
@@ -217,6 +217,15 @@ func parseServerConfig(c *cli.Context) (serverConfig, *checker) {
 		}
 		if !slices.Contains(cfg.Services.AuthNamespaces, ns) {
 			cfg.Services.AuthNamespaces = append(cfg.Services.AuthNamespaces, ns)
+		}
+	}
+	for _, ns := range c.StringSlice(flagServiceNamespace) {
+		if err := checkNamespace(ns); err != nil {
+			ck.bad(flagServiceNamespace, "%v", err)
+			continue
+		}
+		if !slices.Contains(cfg.Services.ServiceNamespaces, ns) {
+			cfg.Services.ServiceNamespaces = append(cfg.Services.ServiceNamespaces, ns)
 		}
 	}
 	if cfg.Presence.TTL > 0 && cfg.Presence.Heartbeat >= cfg.Presence.TTL {

@@ -12,39 +12,40 @@ import (
 // tool's benchmark contract (internal/loadtest/doc.go).
 func installDemo(srv *edge.Server, namespaces []string, group *edge.Namespace) {
 	for _, ns := range namespaces {
-		srv.Of(ns).OnConnection(demoHandlers)
+		demoHandlers(srv.Of(ns))
 	}
 	if group != nil {
-		group.OnConnection(demoHandlers)
+		demoHandlers(group)
 	}
 }
 
-// demoHandlers registers echo, join and broadcast on s.
-func demoHandlers(s *edge.Socket) {
+// demoHandlers registers echo, join and broadcast on namespace n, once for
+// all its sockets. Events without a handler go to the services over NATS.
+func demoHandlers(n *edge.Namespace) {
 	// echo(...args): ack with the same arguments, raw (key order and binary
 	// attachments kept); without an ack callback, emit them back.
-	s.On("echo", func(e *edge.Event) {
+	n.On("echo", func(e *edge.Event) {
 		if e.WantsAck() {
 			_ = e.Ack(e.Args)
 			return
 		}
-		_ = s.Emit("echo", e.Args)
+		_ = e.Socket.Emit("echo", e.Args)
 	})
 	// join(room): join room, ack with the socket's rooms.
-	s.On("join", func(e *edge.Event) {
+	n.On("join", func(e *edge.Event) {
 		if room := roomArg(e.Args, 0); room != "" {
-			s.Join(room)
+			e.Socket.Join(room)
 		}
-		_ = e.Ack(s.Rooms())
+		_ = e.Ack(e.Socket.Rooms())
 	})
 	// broadcast(room, payload...): emit "msg"(payload...) to every socket in
 	// room, the sender included if it joined; the payload is forwarded raw.
-	s.On("broadcast", func(e *edge.Event) {
+	n.On("broadcast", func(e *edge.Event) {
 		room := roomArg(e.Args, 0)
 		if room == "" {
 			return
 		}
-		_ = s.Namespace().To(room).Emit("msg", e.Args.Slice(1))
+		_ = e.Socket.Namespace().To(room).Emit("msg", e.Args.Slice(1))
 	})
 }
 

@@ -68,9 +68,17 @@ func runDev(c *cli.Context) error {
 		return err
 	}
 	defer nats.shutdown()
+	nc, err := nats.connect()
+	if err != nil {
+		ls.close()
+		return err
+	}
+	defer nc.Close()
 	return runNode(c.Context, c.App.Writer, logger, cfg, ls, nodeOptions{
 		mode:   "dev",
 		checks: []check{{name: "nats", fn: nats.running}},
 		banner: []bannerLine{{label: "NATS", value: nats.url}},
+		nc:     nc,
+		nodeID: "dev",
 	})
 }

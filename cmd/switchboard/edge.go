@@ -83,6 +83,8 @@ func runEdge(c *cli.Context) error {
 		mode:   "edge",
 		checks: []check{{name: "nats", fn: natsReady(nc)}},
 		banner: []bannerLine{{label: "NATS", value: redactURLs(natsURL)}, {label: "Node", value: nodeID}},
+		nc:     nc,
+		nodeID: nodeID,
 	})
 }
 

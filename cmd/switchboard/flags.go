@@ -28,6 +28,7 @@ const (
 	flagPresenceTTL              = "presence-ttl"
 	flagPresenceHeartbeat        = "presence-heartbeat"
 	flagSubjectPrefix            = "subject-prefix"
+	flagServiceNamespace         = "service-namespace"
 	flagLogLevel                 = "log-level"
 	flagLogFormat                = "log-format"
 	flagShutdownTimeout          = "shutdown-timeout"
@@ -111,7 +112,9 @@ func serverFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagSubjectPrefix, Value: defaultSubjectPrefix, EnvVars: env(flagSubjectPrefix), Category: catServices,
 			Usage: "first `token`s of every NATS subject of the services API: letters, digits, _ and -, dot-separated"},
 		&cli.StringSliceFlag{Name: flagAuthNamespace, EnvVars: env(flagAuthNamespace), Category: catServices,
-			Usage: "`namespace` whose connections an auth service must approve over NATS, or * for all (repeatable, or comma-separated). Takes effect with the NATS services gateway"},
+			Usage: "`namespace` whose connections an auth service must approve over NATS (P.auth.<ns>), or * for all (repeatable, or comma-separated)"},
+		&cli.StringSliceFlag{Name: flagServiceNamespace, EnvVars: env(flagServiceNamespace), Category: catServices,
+			Usage: "`namespace` whose client events go to services over NATS (repeatable, or comma-separated); default: every namespace"},
 		&cli.DurationFlag{Name: flagAuthTimeout, Value: defaultAuthTimeout, EnvVars: env(flagAuthTimeout), Category: catServices,
 			Usage: "`duration` the auth service may take to approve a connection"},
 		&cli.DurationFlag{Name: flagAckTimeout, Value: defaultAckTimeout, EnvVars: env(flagAckTimeout), Category: catServices,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // embeddedNATS is the in-process NATS server of `switchboard dev`.
@@ -66,6 +67,16 @@ func startNATSServer(host string, port int) (*server.Server, error) {
 		return nil, errors.New("cannot listen (port in use?)")
 	}
 	return srv, nil
+}
+
+// connect returns the node's own connection to the embedded server, in
+// process (no socket).
+func (n *embeddedNATS) connect() (*nats.Conn, error) {
+	nc, err := nats.Connect("", nats.InProcessServer(n.srv), nats.Name("switchboard dev"), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	return nc, nil
 }
 
 // running is the readiness check of the embedded server.

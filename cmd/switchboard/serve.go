@@ -13,11 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-rt/switchboard/edge"
+	"github.com/switchboard-rt/switchboard/gateway"
 	"github.com/switchboard-rt/switchboard/internal/metrics"
 )
 
@@ -29,6 +31,8 @@ type nodeOptions struct {
 	mode   string       // "dev" or "edge"
 	checks []check      // readiness conditions beyond "serving and not draining"
 	banner []bannerLine // printed after the Socket.IO URL
+	nc     *nats.Conn   // the services bus
+	nodeID string
 }
 
 type bannerLine struct{ label, value string }
@@ -115,6 +119,7 @@ type node struct {
 	opts    nodeOptions
 	logger  *slog.Logger
 	srv     *edge.Server
+	gw      *gateway.Gateway
 	health  *health
 	servers []httpServer // the Socket.IO server first, then the admin one if any
 }
@@ -129,7 +134,11 @@ type httpServer struct {
 // then drains (see drain). It returns nil after a drain, even one that had
 // to cut connections, and an error if a listener failed.
 func runNode(ctx context.Context, out io.Writer, logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOptions) error {
-	n := newNode(logger, cfg, ls, opts)
+	n, err := newNode(logger, cfg, ls, opts)
+	if err != nil {
+		ls.close()
+		return err
+	}
 	serveErr := make(chan error, len(n.servers))
 	var wg sync.WaitGroup
 	for _, s := range n.servers {
@@ -157,12 +166,28 @@ func runNode(ctx context.Context, out io.Writer, logger *slog.Logger, cfg server
 	return runErr
 }
 
-func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOptions) *node {
+func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOptions) (*node, error) {
 	reg := newRegistry(opts.mode)
 	n := &node{
 		cfg: cfg, opts: opts, logger: logger,
 		srv:    newEdgeServer(cfg, logger, metrics.New(reg)),
 		health: &health{checks: opts.checks},
+	}
+	if opts.nc != nil {
+		gw, err := gateway.New(n.srv, opts.nc, gateway.Config{
+			Prefix:            cfg.Services.SubjectPrefix,
+			Node:              opts.nodeID,
+			AckTimeout:        cfg.Services.AckTimeout,
+			AuthTimeout:       cfg.Services.AuthTimeout,
+			AuthNamespaces:    cfg.Services.AuthNamespaces,
+			ServiceNamespaces: cfg.Services.ServiceNamespaces,
+			Logger:            logger.With("component", "gateway"),
+			Metrics:           metrics.NewGateway(reg),
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.gw = gw
 	}
 	mux := http.NewServeMux()
 	mux.Handle(socketIOPath, n.srv)
@@ -180,7 +205,7 @@ func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOpti
 	if ls.admin != nil {
 		n.servers = append(n.servers, httpServer{name: "admin", http: newHTTPServer(adminMux, errLog), l: ls.admin})
 	}
-	return n
+	return n, nil
 }
 
 // announce prints the banner and logs the start.
@@ -209,6 +234,10 @@ func (n *node) drain(delay bool) {
 	go func() { mainDone <- main.Shutdown(ctx) }()
 	if err := n.srv.Shutdown(ctx); err != nil {
 		n.logger.Warn("drain timed out: remaining connections cut", "err", err, "sessions", n.srv.Sessions())
+	}
+	if n.gw != nil {
+		// After the clients: their disconnections still reach the services.
+		n.gw.Close()
 	}
 	if err := <-mainDone; err != nil {
 		_ = main.Close()
@@ -241,13 +270,8 @@ func patternString(cfg serverConfig) string {
 
 // logDeferredSettings says which settings are accepted but not used yet.
 func logDeferredSettings(logger *slog.Logger, cfg serverConfig) {
-	if len(cfg.Services.AuthNamespaces) > 0 {
-		logger.Warn("--auth-namespace is accepted but takes effect with the NATS services gateway, which this build does not have yet",
-			"namespaces", cfg.Services.AuthNamespaces)
-	}
-	logger.Debug("services and presence settings (used once the NATS gateway and presence are wired in)",
-		"subject_prefix", cfg.Services.SubjectPrefix, "auth_timeout", cfg.Services.AuthTimeout,
-		"ack_timeout", cfg.Services.AckTimeout, "request_timeout", cfg.Services.RequestTimeout,
+	logger.Debug("settings used once the cluster adapters and presence are wired in",
+		"request_timeout", cfg.Services.RequestTimeout,
 		"presence_ttl", cfg.Presence.TTL, "presence_heartbeat", cfg.Presence.Heartbeat)
 }
 

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchboard-rt/switchboard/contract"
+	"github.com/switchboard-rt/switchboard/internal/sioclient"
+)
+
+// TestDevRoutesEventsToServices checks the services gateway of `dev`: an
+// event with no demo handler reaches a service on the embedded NATS, whose
+// reply is the client's ack, and a service's emit command reaches the client.
+func TestDevRoutesEventsToServices(t *testing.T) {
+	r := start(t, "dev", "--addr", freeAddr(t), "--nats-listen", "127.0.0.1:0", "--subject-prefix", "app", "--namespace", "/chat")
+	b := r.waitBanner(t)
+	nc, err := nats.Connect(b.nats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.Subscribe("app.ev.chat.createRoom", func(m *nats.Msg) {
+		var ev contract.Event
+		_ = json.Unmarshal(m.Data, &ev)
+		_ = m.Respond([]byte(`{"args":[{"id":"room-1","status":"ok","node":"` + ev.Node + `"}],"join":["general"]}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	_ = nc.Flush()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := sioclient.Dial(ctx, strings.TrimSuffix(b.socketIO, "/socket.io/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Connect(ctx, "/chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := c.EmitWithAck(ctx, "/chat", "createRoom", map[string]string{"name": "general"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ack.Args) != `[{"id":"room-1","status":"ok","node":"dev"}]` {
+		t.Fatalf("ack %s", ack.Args)
+	}
+	// The demo handlers still answer their own events.
+	if ack, err := c.EmitWithAck(ctx, "/chat", "echo", 1); err != nil || string(ack.Args) != `[1]` {
+		t.Fatalf("echo: %s %v", ack.Args, err)
+	}
+	m, err := nc.Request("app.cmd.emit", []byte(`{"ns":"/chat","rooms":["general"],"event":"msg","args":["hi"]}`), 5*time.Second)
+	if err != nil || !strings.Contains(string(m.Data), `"matched":1`) {
+		t.Fatalf("emit command: %v %s", err, m.Data)
+	}
+	if ev, err := c.Next(5 * time.Second); err != nil || ev.Event != "msg" || string(ev.Args) != `["hi"]` {
+		t.Fatalf("emitted event %+v %v", ev, err)
+	}
+}
