@@ -64,3 +64,56 @@ func TestDevRoutesEventsToServices(t *testing.T) {
 		t.Fatalf("emitted event %+v %v", ev, err)
 	}
 }
+
+// TestServiceCommands runs emit, sockets and sub against a dev node.
+func TestServiceCommands(t *testing.T) {
+	r := start(t, "dev", "--addr", freeAddr(t), "--nats-listen", "127.0.0.1:0")
+	b := r.waitBanner(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := sioclient.Dial(ctx, strings.TrimSuffix(b.socketIO, "/socket.io/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sid, err := c.Connect(ctx, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EmitWithAck(ctx, "/", "join", "general"); err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, err := runArgs(t, 10*time.Second, "emit", "--nats-url", b.nats, "--room", "general", "news", `{"a":1}`, "hello", "42")
+	if err != nil || !strings.Contains(out, `"matched":1`) {
+		t.Fatalf("emit: %v %q", err, out)
+	}
+	if ev, err := c.Next(5 * time.Second); err != nil || ev.Event != "news" || string(ev.Args) != `[{"a":1},"hello",42]` {
+		t.Fatalf("client got %+v %v", ev, err)
+	}
+
+	out, _, err = runArgs(t, 10*time.Second, "sockets", "--nats-url", b.nats, "--room", "general")
+	var socks contract.SocketsReply
+	if err != nil || json.Unmarshal([]byte(out), &socks) != nil || len(socks.Sockets) != 1 || socks.Sockets[0].SID != sid {
+		t.Fatalf("sockets: %v %q", err, out)
+	}
+
+	_, _, err = runArgs(t, 10*time.Second, "emit", "--nats-url", b.nats, "--ns", "/nope", "x")
+	if err == nil || !strings.Contains(err.Error(), "unknown_namespace") {
+		t.Fatalf("emit to an unknown namespace: %v", err)
+	}
+
+	sub := start(t, "sub", "--nats-url", b.nats, "--count", "1")
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		_ = c.Emit("/", "ping-services", "x")
+		select {
+		case <-sub.done:
+			return nil
+		default:
+			return errorf("sub still waiting")
+		}
+	})
+	if sub.err != nil || !strings.Contains(sub.stdout.String(), `"subject":"sb.ev._.ping-services"`) {
+		t.Fatalf("sub: %v %q", sub.err, sub.stdout.String())
+	}
+}
