@@ -10,15 +10,18 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 
 function parseArgs(argv) {
-  const out = { port: 3000, recovery: false, host: "127.0.0.1", exitOnStdinEOF: false };
+  const out = { port: 3000, recovery: false, host: "127.0.0.1", exitOnStdinEOF: false, pingInterval: 500, pingTimeout: 1000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--port") out.port = Number(argv[++i]);
     else if (a === "--host") out.host = argv[++i];
     else if (a === "--recovery") out.recovery = true;
     else if (a === "--exit-on-stdin-eof") out.exitOnStdinEOF = true;
+    // Test-only knobs; the contract values are the defaults (500 / 1000).
+    else if (a === "--ping-interval") out.pingInterval = Number(argv[++i]);
+    else if (a === "--ping-timeout") out.pingTimeout = Number(argv[++i]);
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node refserver.mjs --port P [--recovery] [--host 127.0.0.1] [--exit-on-stdin-eof]\n");
+      process.stdout.write("usage: node refserver.mjs --port P [--recovery] [--host 127.0.0.1] [--exit-on-stdin-eof] [--ping-interval 500] [--ping-timeout 1000]\n");
       process.exit(0);
     } else {
       process.stderr.write(`unknown argument: ${a}\n`);
@@ -36,8 +39,8 @@ const args = parseArgs(process.argv.slice(2));
 
 const options = {
   path: "/socket.io/",
-  pingInterval: 500,
-  pingTimeout: 1000,
+  pingInterval: args.pingInterval,
+  pingTimeout: args.pingTimeout,
   maxHttpBufferSize: 1e6,
   cors: { origin: "*" },
   // connectTimeout: default (45000 ms)

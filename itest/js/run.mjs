@@ -2,24 +2,26 @@
 // Drives the official socket.io-client through the compatibility scenarios.
 //
 //   node run.mjs --url http://127.0.0.1:P [--recovery-url http://127.0.0.1:Q]
-//                [--only a,b,c] [--list] [--timeout-scale F] [--bail]
+//                [--only a,b,c] [--list] [--timeout-scale F] [--bail] [--no-retry]
+//                [--ping-interval MS] [--ping-timeout MS]
 //
 // stdout: exactly one JSON line per scenario run:
 //   {"name":"…","ok":true|false,"error":"…","ms":N}
 // stderr: human-readable notes (facts observed by some scenarios).
 // Exit code 0 iff every scenario that ran was ok (and at least one ran).
-import { Ctx } from "./lib/ctx.mjs";
+import { Ctx, setTimeScale } from "./lib/ctx.mjs";
 import { scenarios } from "./scenarios/index.mjs";
 
 function usage(code) {
   process.stderr.write(
-    "usage: node run.mjs --url http://127.0.0.1:P [--recovery-url http://127.0.0.1:Q] [--only a,b] [--list] [--timeout-scale F] [--bail]\n",
+    "usage: node run.mjs --url http://127.0.0.1:P [--recovery-url http://127.0.0.1:Q] [--only a,b] [--list]\n" +
+      "                   [--timeout-scale F] [--bail] [--no-retry] [--ping-interval MS] [--ping-timeout MS]\n",
   );
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { url: undefined, recoveryUrl: undefined, only: undefined, list: false, scale: 1, bail: false };
+  const o = { url: undefined, recoveryUrl: undefined, only: undefined, list: false, scale: 1, bail: false, pingInterval: 500, pingTimeout: 1000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -32,17 +34,21 @@ function parseArgs(argv) {
     else if (a === "--list") o.list = true;
     else if (a === "--timeout-scale") o.scale = Number(val());
     else if (a === "--bail") o.bail = true;
+    else if (a === "--no-retry") o.noRetry = true;
+    else if (a === "--ping-interval") o.pingInterval = Number(val());
+    else if (a === "--ping-timeout") o.pingTimeout = Number(val());
     else if (a === "--help" || a === "-h") usage(0);
     else {
       process.stderr.write(`unknown argument: ${a}\n`);
       usage(2);
     }
   }
-  if (!(o.scale > 0)) usage(2);
+  if (!(o.scale > 0) || !(o.pingInterval > 0) || !(o.pingTimeout > 0)) usage(2);
   return o;
 }
 
 const opts = parseArgs(process.argv.slice(2));
+setTimeScale(opts.scale);
 
 function writeLine(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
@@ -82,17 +88,17 @@ process.on("uncaughtException", (e) => {
   process.stderr.write(`# uncaught exception: ${e && e.stack ? e.stack : e}\n`);
 });
 
-let allOk = selected.length > 0;
-for (const sc of selected) {
-  const t0 = Date.now();
-  if (sc.recovery && !opts.recoveryUrl) {
-    writeLine({ name: sc.name, ok: false, error: "needs --recovery-url", ms: 0 });
-    allOk = false;
-    if (opts.bail) break;
-    continue;
-  }
-  const ctx = new Ctx({ url: opts.url, recoveryUrl: opts.recoveryUrl, name: sc.name });
-  const limit = Math.round((sc.timeout || 10000) * opts.scale);
+const STALL_RETRY_MS = 500;
+
+async function runAttempt(sc) {
+  const ctx = new Ctx({
+    url: opts.url,
+    recoveryUrl: opts.recoveryUrl,
+    name: sc.name,
+    pingInterval: opts.pingInterval,
+    pingTimeout: opts.pingTimeout,
+  });
+  const limit = Math.round((sc.timeout || 30000) * opts.scale);
   let timer;
   let error = "";
   try {
@@ -108,10 +114,34 @@ for (const sc of selected) {
     clearTimeout(timer);
     await ctx.cleanup();
   }
-  const ms = Date.now() - t0;
   const ok = error === "";
-  if (!ok) allOk = false;
+  if (!ok && ctx.disconnects.length) error += ` [disconnects: ${ctx.disconnects.join(", ")}]`;
+  if (!ok && ctx.maxLag >= 250) error += ` [runner event loop stalled up to ${ctx.maxLag} ms]`;
   for (const n of ctx.notes) process.stderr.write(`# ${sc.name}: ${n}\n`);
+  return { ok, error, maxLag: ctx.maxLag };
+}
+
+let allOk = selected.length > 0;
+for (const sc of selected) {
+  const t0 = Date.now();
+  if (sc.recovery && !opts.recoveryUrl) {
+    writeLine({ name: sc.name, ok: false, error: "needs --recovery-url", ms: 0 });
+    allOk = false;
+    if (opts.bail) break;
+    continue;
+  }
+  // One attempt; a failed attempt during which this process itself was not scheduled for
+  // STALL_RETRY_MS or more is retried once (see README "Timing and load").
+  let attempt;
+  for (let n = 1; n <= 2; n++) {
+    attempt = await runAttempt(sc);
+    if (attempt.ok || opts.noRetry || n === 2 || attempt.maxLag < STALL_RETRY_MS) break;
+    process.stderr.write(`# ${sc.name}: attempt ${n} failed while the runner stalled ${attempt.maxLag} ms, retrying: ${attempt.error}\n`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const ms = Date.now() - t0;
+  const { ok, error } = attempt;
+  if (!ok) allOk = false;
   writeLine({ name: sc.name, ok, error, ms });
   if (!ok && opts.bail) break;
   // let close packets / TCP FINs of this scenario reach the server before the next one

@@ -6,8 +6,21 @@ import { fail, show } from "./assert.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Liveness waits (waitEvent, waitUntil, emitAck, connected, connectError, fence) use
+// max(ms, MIN_WAIT) × scale: the numbers in the scenarios are what a healthy server
+// needs, the floor absorbs scheduler stalls on a loaded machine. run.mjs sets the scale
+// from --timeout-scale. Assertions on measured durations use slack() for upper bounds.
+export const MIN_WAIT = 8000;
+let scale = 1;
+export function setTimeScale(f) {
+  scale = f;
+}
+export const waitMs = (ms) => Math.round(Math.max(ms || 0, MIN_WAIT) * scale);
+export const slack = (ms) => Math.round(ms * scale);
+
 // Resolves with the argument list of the next `event` on `emitter`.
 export function waitEvent(emitter, event, ms = 5000, what = `event "${event}"`) {
+  ms = waitMs(ms);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, on);
@@ -24,6 +37,7 @@ export function waitEvent(emitter, event, ms = 5000, what = `event "${event}"`) 
 
 // Polls `pred` until it returns a truthy value.
 export async function waitUntil(pred, ms = 5000, what = "condition", every = 5) {
+  ms = waitMs(ms);
   const end = Date.now() + ms;
   for (;;) {
     const v = pred();
@@ -50,6 +64,7 @@ export function recorder(socket, event) {
 
 // Emits with an ack and a client-side timeout; resolves with ALL ack arguments.
 export function emitAck(socket, ms, event, ...args) {
+  ms = waitMs(ms);
   return new Promise((resolve, reject) => {
     socket.timeout(ms).emit(event, ...args, (err, ...resp) => {
       if (err) reject(new Error(`ack for "${event}" failed: ${err.message}`));
@@ -59,7 +74,12 @@ export function emitAck(socket, ms, event, ...args) {
 }
 
 export class Ctx {
-  constructor({ url, recoveryUrl, name }) {
+  constructor({ url, recoveryUrl, name, pingInterval = 500, pingTimeout = 1000 }) {
+    // Heartbeat values the server under test is expected to announce.
+    this.hb = { interval: pingInterval, timeout: pingTimeout };
+    this.t0 = Date.now();
+    // Every "disconnect" of every socket of this scenario (reported with failures).
+    this.disconnects = [];
     this.url = url.replace(/\/+$/, "");
     this.recoveryUrl = recoveryUrl ? recoveryUrl.replace(/\/+$/, "") : undefined;
     this.name = name;
@@ -67,6 +87,16 @@ export class Ctx {
     this.managers = new Set();
     this.closed = false;
     this.notes = [];
+    // Event-loop lag monitor: the largest delay of a 10 ms timer during the scenario,
+    // i.e. how long this process was not scheduled (reported with failures).
+    this.maxLag = 0;
+    let last = Date.now();
+    this._lagTimer = setInterval(() => {
+      const now = Date.now();
+      this.maxLag = Math.max(this.maxLag, now - last - 10);
+      last = now;
+    }, 10);
+    this._lagTimer.unref();
   }
 
   uid(prefix = "x") {
@@ -82,13 +112,21 @@ export class Ctx {
     if (this.closed) throw new Error("scenario already finished (timed out?)");
   }
 
+  _track(socket) {
+    const label = `${socket.nsp}#${this.sockets.size + 1}`;
+    this.sockets.add(socket);
+    socket.on("disconnect", (reason) => {
+      if (!this.closed) this.disconnects.push(`${label} "${reason}" at ${Date.now() - this.t0} ms`);
+    });
+  }
+
   // A client socket on its own Manager (forceNew). Reconnection is OFF unless asked for,
   // so an unexpected disconnect shows up as a failure instead of being papered over.
   client(nsp = "/", opts = {}, { base } = {}) {
     this._check();
     const url = (base || this.url) + nsp;
-    const socket = io(url, { forceNew: true, reconnection: false, timeout: 5000, ...opts });
-    this.sockets.add(socket);
+    const socket = io(url, { forceNew: true, reconnection: false, timeout: waitMs(5000), ...opts });
+    this._track(socket);
     this.managers.add(socket.io);
     return socket;
   }
@@ -96,12 +134,12 @@ export class Ctx {
   // A Manager that several namespaces can share (multiplexing).
   manager(opts = {}, { base } = {}) {
     this._check();
-    const m = new Manager(base || this.url, { reconnection: false, timeout: 5000, ...opts });
+    const m = new Manager(base || this.url, { reconnection: false, timeout: waitMs(5000), ...opts });
     this.managers.add(m);
     const socket = m.socket.bind(m);
     m.socket = (nsp, o) => {
       const s = socket(nsp, o);
-      this.sockets.add(s);
+      if (!this.sockets.has(s)) this._track(s);
       return s;
     };
     return m;
@@ -116,6 +154,7 @@ export class Ctx {
 
   async cleanup() {
     this.closed = true;
+    clearInterval(this._lagTimer);
     for (const s of this.sockets) {
       try {
         s.disconnect();
@@ -134,6 +173,7 @@ export class Ctx {
 
 // Waits for "connect" and the contract's "welcome" event on an already created socket.
 export function connected(socket, ms = 5000) {
+  ms = waitMs(ms);
   return new Promise((resolve, reject) => {
     let welcome;
     let isConnected = socket.connected;
@@ -173,6 +213,7 @@ export function connected(socket, ms = 5000) {
 
 // Waits for a connect_error; fails if the socket connects instead.
 export function connectError(socket, ms = 5000) {
+  ms = waitMs(ms);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       done();

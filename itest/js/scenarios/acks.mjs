@@ -2,7 +2,7 @@
 // Objects built by the SERVER (e.g. the ask reply) are compared without regard to key
 // order; data the client sent and gets echoed back is compared as JSON text (order kept).
 import { ok, eq, deepEq, jsonEq, between, oneOf } from "../lib/assert.mjs";
-import { emitAck, waitEvent, connected, fence, sleep } from "../lib/ctx.mjs";
+import { emitAck, waitEvent, connected, fence, sleep, slack } from "../lib/ctx.mjs";
 
 const PAYLOAD = [
   1,
@@ -57,7 +57,6 @@ export default [
 
   {
     name: "ack-server-to-client",
-    timeout: 12000,
     async run(ctx) {
       const { socket } = await ctx.connect("/", { transports: ["websocket"] });
       let mode = "answer";
@@ -82,7 +81,7 @@ export default [
       const [r2] = await emitAck(socket, 5000, "ask", 400);
       const el = Date.now() - t0;
       deepEq(r2, { err: "operation has timed out", resp: [] }, "ask reply (no answer)");
-      between(el, 350, 3000, "ms until the server-side ack timeout");
+      between(el, 380, 400 + slack(7000), "ms until the server-side ack timeout");
 
       // answered after the timeout: the reply is the timeout, exactly once; the late ack is ignored
       mode = "late";
@@ -121,10 +120,10 @@ export default [
         const { socket } = await ctx.connect("/", { transports: ["websocket"] });
         const t0 = Date.now();
         const p1 = new Promise((res) =>
-          socket.timeout(5000).emit("no-ack-event", 1, (err, ...r) => res({ err, r, t: Date.now() - t0 })),
+          socket.timeout(30000).emit("no-ack-event", 1, (err, ...r) => res({ err, r, t: Date.now() - t0 })),
         );
         const p2 = socket
-          .timeout(5000)
+          .timeout(30000)
           .emitWithAck("no-ack-event", 2)
           .then(
             (v) => ({ v }),
@@ -142,7 +141,6 @@ export default [
         const a = await p1;
         ok(a.err instanceof Error, `${how}: timeout-ack callback got no error: ${JSON.stringify(a.r)}`);
         eq(a.err.message, "socket has been disconnected", `${how}: callback error`);
-        ok(a.t < 4000, `${how}: callback failed only after ${a.t} ms`);
         const b = await p2;
         ok(b.err instanceof Error, `${how}: emitWithAck resolved instead of rejecting`);
         eq(b.err.message, "socket has been disconnected", `${how}: emitWithAck error`);
@@ -165,7 +163,7 @@ export default [
       const err = await new Promise((res) => socket.emit("no-ack-event", "x", (e) => res(e)));
       const el = Date.now() - t0;
       ok(err instanceof Error && err.message === "operation has timed out", `expected a timeout error, got ${err}`);
-      between(el, 800, 5000, "ms until retries are exhausted (3 tries x 300 ms)");
+      between(el, 880, 900 + slack(7000), "ms until retries are exhausted (3 tries x 300 ms)");
       // the queue is drained: later emits still work
       const v = await socket.emitWithAck("echo", "after");
       eq(v, "after", "emitWithAck after exhausted retries");

@@ -1,7 +1,7 @@
 // Binary attachments (nested, both directions, both transports, base64 mode), many
 // attachments, large and non-ASCII text payloads.
 import { ok, eq, jsonEq, binaryEq, oneOf, fail } from "../lib/assert.mjs";
-import { emitAck, recorder, connected, fence, waitEvent, sleep } from "../lib/ctx.mjs";
+import { emitAck, recorder, fence } from "../lib/ctx.mjs";
 
 const TRANSPORTS = {
   websocket: { transports: ["websocket"] },
@@ -122,7 +122,6 @@ const UNI =
 function unicodeLarge(variant) {
   return {
     name: `unicode-large-${variant}`,
-    timeout: 15000,
     async run(ctx) {
       const { socket } = await ctx.connect("/", TRANSPORTS[variant]);
       const big = "0123456789abcdef".repeat(6400); // 100 KiB ASCII

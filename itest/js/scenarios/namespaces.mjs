@@ -1,6 +1,6 @@
 // Namespaces: middleware CONNECT_ERROR with data, invalid and dynamic namespaces.
 import { ok, eq, deepEq, jsonEq } from "../lib/assert.mjs";
-import { emitAck, connected, connectError, fence, recorder, sleep } from "../lib/ctx.mjs";
+import { emitAck, connected, connectError, fence, recorder, sleep, waitEvent } from "../lib/ctx.mjs";
 
 export default [
   {
@@ -93,6 +93,38 @@ export default [
         const err = await connectError(ctx.client(nsp, { transports: ["websocket"] }));
         eq(err.message, "Invalid namespace", `${nsp}: err.message`);
       }
+    },
+  },
+  {
+    // After a transport drop the client reconnects and sends its auth again; the
+    // namespace middleware runs again (no recovery on this server).
+    name: "auth-on-reconnect",
+    async run(ctx) {
+      const opts = { transports: ["websocket"], reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 200, randomizationFactor: 0 };
+      const auth = { token: "secret", v: 1 };
+      const socket = ctx.client("/auth", { ...opts, auth });
+      const w1 = await connected(socket);
+      jsonEq(w1.auth, auth, "welcome.auth");
+      let d = waitEvent(socket, "disconnect", 5000, "disconnect");
+      socket.emit("drop-transport");
+      await d;
+      const w2 = await connected(socket);
+      jsonEq(w2.auth, auth, "welcome.auth after reconnect");
+      ok(w2.id !== w1.id, "a new socket id after reconnect");
+
+      // a token that became invalid is refused on the next reconnection, and the
+      // refused socket is not retried
+      d = waitEvent(socket, "disconnect", 5000, "disconnect");
+      socket.auth = { token: "revoked" };
+      const errP = connectError(socket);
+      socket.emit("drop-transport");
+      await d;
+      const err = await errP;
+      eq(err.message, "unauthorized", "connect_error on reconnect");
+      deepEq(err.data, { code: 401, reason: "bad token" }, "connect_error data on reconnect");
+      await sleep(600);
+      eq(socket.active, false, "refused socket is not retried");
+      eq(socket.connected, false, "refused socket connected");
     },
   },
 ];

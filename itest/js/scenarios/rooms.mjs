@@ -1,6 +1,6 @@
 // Rooms, broadcasts (to/except/broadcast), broadcasts with acks, volatile.
 import { ok, eq, deepEq, jsonEq, between } from "../lib/assert.mjs";
-import { emitAck, recorder, fence, sleep, waitUntil } from "../lib/ctx.mjs";
+import { emitAck, recorder, fence, sleep, waitUntil, slack, connected } from "../lib/ctx.mjs";
 
 export default [
   {
@@ -68,7 +68,6 @@ export default [
 
   {
     name: "broadcast-with-acks",
-    timeout: 12000,
     async run(ctx) {
       const room = ctx.uid("r");
       const sockets = [];
@@ -95,24 +94,18 @@ export default [
       let el = Date.now() - t0;
       eq(r1.err, "operation has timed out", "err when one client does not answer");
       deepEq([...r1.responses].sort(), [A.id, B.id].sort(), "responses when one client does not answer");
-      between(el, 900, 4000, "ms until the broadcast ack timeout");
+      between(el, 950, 1000 + slack(7000), "ms until the broadcast ack timeout");
 
-      // everybody answers: no error, three answers, well before the timeout
+      // everybody answers: no error (so it completed before the timeout), three answers
       cAnswers = true;
-      t0 = Date.now();
-      const [r2] = await emitAck(outsider, 5000, "ask-room", room, 3000);
-      el = Date.now() - t0;
+      const [r2] = await emitAck(outsider, 12000, "ask-room", room, 8000);
       eq(r2.err, null, "err when all answer");
       deepEq([...r2.responses].sort(), [A.id, B.id, C.id].sort(), "responses when all answer");
-      ok(el < 2500, `all-answered broadcast took ${el} ms (timeout 3000)`);
       eq(outsiderAsked, 0, "a client outside the room was asked");
 
-      // an empty room completes at once with no responses
-      t0 = Date.now();
-      const [r3] = await emitAck(outsider, 5000, "ask-room", ctx.uid("empty"), 2000);
-      el = Date.now() - t0;
+      // an empty room completes with no responses and no error (not by timing out)
+      const [r3] = await emitAck(outsider, 12000, "ask-room", ctx.uid("empty"), 5000);
       deepEq(r3, { err: null, responses: [] }, "ask-room on an empty room");
-      ok(el < 1500, `empty-room broadcast took ${el} ms (timeout 2000)`);
     },
   },
 
@@ -137,6 +130,30 @@ export default [
       for (let i = 1; i < seen.length; i++) ok(seen[i] > seen[i - 1], `volatile order/duplicates: ${JSON.stringify(seen)}`);
       rec.forEach((a) => jsonEq(a.slice(1), [{ v: true }], "volatile payload"));
       ctx.note(`volatile delivered ${seen.length}/5`);
+    },
+  },
+  {
+    // Many clients connecting, joining and receiving at the same time (half polling).
+    name: "many-clients",
+    async run(ctx) {
+      const N = 40;
+      const room = ctx.uid("crowd");
+      const ev = ctx.uid("crowd-ev");
+      const sockets = Array.from({ length: N }, (_, i) => ctx.client("/", { transports: [i % 2 ? "polling" : "websocket"] }));
+      const welcomes = await Promise.all(sockets.map((s) => connected(s)));
+      eq(new Set(welcomes.map((w) => w.id)).size, N, "distinct socket ids");
+      await Promise.all(sockets.map((s) => emitAck(s, 5000, "join", room)));
+      const recs = sockets.map((s) => recorder(s, ev));
+      // every client broadcasts once to the room: each client gets N events, one per sender
+      sockets.forEach((s, i) => s.emit("to", [room], [], ev, i));
+      await Promise.all(recs.map((r, i) => r.waitCount(N, 10000, `${N} events at client ${i}`)));
+      await Promise.all(sockets.map((s) => fence(s)));
+      recs.forEach((r, i) => {
+        eq(r.length, N, `events at client ${i}`);
+        deepEq(r.map((a) => a[0]).sort((a, b) => a - b), Array.from({ length: N }, (_, k) => k), `senders seen by client ${i}`);
+      });
+      const [ans] = await emitAck(sockets[0], 5000, "ask-room", ctx.uid("empty"), 1000);
+      deepEq(ans, { err: null, responses: [] }, "server still responsive");
     },
   },
 ];

@@ -1,17 +1,17 @@
 // Transports: default polling→websocket upgrade, websocket-only, polling-only,
 // polling POST splitting, namespace multiplexing over one Engine.IO session.
-import { ok, eq, deepEq, jsonEq, binaryEq, fail } from "../lib/assert.mjs";
+import { ok, eq, deepEq, jsonEq, binaryEq } from "../lib/assert.mjs";
 import { recorder, emitAck, waitUntil, waitEvent, connected, fence, sleep } from "../lib/ctx.mjs";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
-function checkHandshake(h, upgrades) {
+function checkHandshake(ctx, h, upgrades) {
   ok(h, "no Engine.IO handshake observed");
   deepEq(Object.keys(h).sort(), ["maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"], "open packet keys");
   ok(typeof h.sid === "string" && h.sid.length > 0, `open packet sid: ${h.sid}`);
   deepEq(h.upgrades, upgrades, "open packet upgrades");
-  eq(h.pingInterval, 500, "open packet pingInterval");
-  eq(h.pingTimeout, 1000, "open packet pingTimeout");
+  eq(h.pingInterval, ctx.hb.interval, "open packet pingInterval");
+  eq(h.pingTimeout, ctx.hb.timeout, "open packet pingTimeout");
   eq(h.maxPayload, 1000000, "open packet maxPayload");
 }
 
@@ -24,7 +24,6 @@ function checkHandshake(h, upgrades) {
 function upgradeScenario(name, gateProbe) {
   return {
     name,
-    timeout: 15000,
     async run(ctx) {
       const socket = ctx.client("/");
       const engine = socket.io.engine;
@@ -84,7 +83,22 @@ function upgradeScenario(name, gateProbe) {
       ok(upgradeSeen, "the client never upgraded to websocket");
       eq(engine.transport.name, "websocket", "transport after upgrade");
       const n = seq;
-      await waitUntil(() => echoes.length >= n && acked.length >= n, 8000, `all ${n} echoes and acks (have ${echoes.length} echoes, ${acked.length} acks)`);
+      let lastRx = Date.now();
+      let rxCount = 0;
+      socket.io.engine.on("packet", () => {
+        lastRx = Date.now();
+        rxCount++;
+      });
+      try {
+        await waitUntil(() => echoes.length >= n && acked.length >= n, 8000, `all ${n} echoes and acks`);
+      } catch (e) {
+        const eng = socket.io.engine;
+        throw new Error(
+          `${e.message} (have ${echoes.length} echoes, ${acked.length} acks; engine ${eng.readyState}/${eng.transport && eng.transport.name}` +
+            ` writable=${eng.transport && eng.transport.writable} upgrading=${eng.upgrading} writeBuffer=${eng.writeBuffer.length}` +
+            ` sendBuffer=${socket.sendBuffer.length} connected=${socket.connected} lastRx ${Date.now() - lastRx} ms ago, rx=${rxCount}; phases ${JSON.stringify(phases)})`,
+        );
+      }
       await fence(socket);
       eq(echoes.length, n, "number of plain echoes (exactly once)");
       eq(acked.length, n, "number of acks (exactly once)");
@@ -92,7 +106,7 @@ function upgradeScenario(name, gateProbe) {
       const ackSeq = acked.map((a) => (a[0] === "ack" ? a[1] : `bad:${JSON.stringify(a)}`));
       deepEq(echoSeq, range(n), "plain echo order");
       deepEq(ackSeq, range(n), "ack order");
-      checkHandshake(handshake, ["websocket"]);
+      checkHandshake(ctx, handshake, ["websocket"]);
       ok(phases.websocket > 0, "no event emitted after the upgrade");
       if (gateProbe) ok(phases.polling >= 50, `only ${phases.polling} pairs emitted over polling`);
       ctx.note(`pairs=${n} emitted while polling=${phases.polling} upgrading=${phases.upgrading} websocket=${phases.websocket}`);
@@ -112,7 +126,7 @@ export default [
       socket.io.engine.once("handshake", (h) => (handshake = h));
       const welcome = await connected(socket);
       eq(socket.io.engine.transport.name, "websocket", "transport at connect");
-      checkHandshake(handshake, []);
+      checkHandshake(ctx, handshake, []);
       eq(welcome.nsp, "/", "welcome.nsp");
       eq(welcome.id, socket.id, "welcome.id == socket.id");
       eq(welcome.recovered, false, "welcome.recovered");
@@ -138,7 +152,7 @@ export default [
       socket.io.engine.once("handshake", (h) => (handshake = h));
       await connected(socket);
       eq(socket.io.engine.transport.name, "polling", "transport");
-      checkHandshake(handshake, ["websocket"]);
+      checkHandshake(ctx, handshake, ["websocket"]);
 
       // Many small packets in one go: the client batches them into few POSTs,
       // the server batches the replies into few GET responses.
@@ -171,15 +185,17 @@ export default [
     // The client splits its polling POSTs so each stays under maxPayload (1e6);
     // every packet must arrive once, in order.
     name: "polling-post-split",
-    timeout: 15000,
     async run(ctx) {
       const socket = ctx.client("/", { transports: ["polling"] });
       await connected(socket);
       const chunk = (i) => String.fromCharCode(97 + (i % 26)).repeat(50000) + i;
       const results = [];
       const N = 24; // 24 × ~50 KB ≈ 1.2 MB > maxPayload
+      let lost = null;
+      socket.on("disconnect", (r) => (lost = r));
       for (let i = 0; i < N; i++) socket.emit("echo", i, chunk(i), (...r) => results.push(r));
-      await waitUntil(() => results.length >= N, 10000, `${N} acks (have ${results.length})`);
+      await waitUntil(() => results.length >= N || lost, 10000, `${N} acks (have ${results.length})`);
+      ok(!lost, `disconnected ("${lost}") after ${results.length} acks`);
       for (let i = 0; i < N; i++) {
         eq(results[i][0], i, `ack #${i} index`);
         ok(results[i][1] === chunk(i), `ack #${i} payload differs (len ${results[i][1] && results[i][1].length})`);
