@@ -257,12 +257,11 @@ func (g *Gateway) onReply(m *nats.Msg) {
 		return
 	}
 	if r.Error != nil {
-		code := r.Error.Code
-		if code == "" {
-			code = contract.CodeServiceError
-		}
+		// The contract gives clients one code for every service failure;
+		// the service's own code stays between services and logs.
 		g.cfg.Metrics.Event(contract.CodeServiceError)
-		ackError(p.e, code, r.Error.Message)
+		g.cfg.Logger.Debug("gateway: service error", "event", p.e.Name, "code", r.Error.Code, "message", r.Error.Message)
+		ackError(p.e, contract.CodeServiceError, r.Error.Message)
 		return
 	}
 	var args edge.Args

@@ -179,7 +179,7 @@ func ackErr(t *testing.T, ack sioclient.Message) contract.Error {
 func TestServiceFailures(t *testing.T) {
 	e := setup(t, Config{AckTimeout: 200 * time.Millisecond})
 	e.reply("sb.ev._.fails", func(*nats.Msg) any {
-		return contract.EventReply{Error: &contract.Error{Message: "room exists"}}
+		return contract.EventReply{Error: &contract.Error{Code: "conflict", Message: "room exists"}}
 	})
 	slow, _ := e.nc.Subscribe("sb.ev._.slow", func(*nats.Msg) {})
 	defer slow.Unsubscribe()
