@@ -12,8 +12,8 @@ import (
 // broadcastRun is the state of one Broadcast run shared by the trigger and the
 // receivers' read goroutines.
 type broadcastRun struct {
-	base      time.Time // payload timestamps are nanoseconds since base
-	receivers int64
+	base      time.Time    // payload timestamps are nanoseconds since base
+	receivers atomic.Int64 // clients that joined; set before the first broadcast
 
 	measureFrom atomic.Int64  // record latency of messages sent at or after this
 	sent        atomic.Int64  // broadcasts sent
@@ -26,7 +26,7 @@ type broadcastRun struct {
 	// The trigger sets waiting when the window is full; a receiver that
 	// brings the in-flight count under the resume mark kicks it.
 	waiting atomic.Bool
-	resume  int64
+	resume  atomic.Int64 // in-flight messages at or under which to kick
 	kick    chan struct{}
 }
 
@@ -51,7 +51,7 @@ func (s *broadcastRun) onPacket(c *client, p packet) {
 	}
 	d := s.delivered.Add(1)
 	s.lastRecv.Store(now)
-	if s.waiting.Load() && s.sent.Load()*s.receivers-int64(d) <= s.resume {
+	if s.waiting.Load() && s.sent.Load()*s.receivers.Load()-int64(d) <= s.resume.Load() {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -61,7 +61,7 @@ func (s *broadcastRun) onPacket(c *client, p packet) {
 
 // inFlight is the number of messages sent but not yet received.
 func (s *broadcastRun) inFlight() int64 {
-	return s.sent.Load()*s.receivers - int64(s.delivered.Load())
+	return s.sent.Load()*s.receivers.Load() - int64(s.delivered.Load())
 }
 
 // Broadcast connects cfg.Clients receivers that join cfg.Room (by an acked
@@ -111,12 +111,13 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error
 	if len(got) == 0 || len(trig) == 0 {
 		return r, errors.New("loadtest: clients failed to connect: " + f.errString())
 	}
-	s.receivers = int64(len(got))
-	s.resume = (window - 1) * s.receivers
+	receivers := int64(len(got))
+	s.receivers.Store(receivers)
+	s.resume.Store((window - 1) * receivers)
 
 	tr := &trigger{
 		run: s, c: trig[0], nsp: rc.Namespace, room: roomJSON, pl: pl,
-		window: window * s.receivers, rate: cfg.Rate,
+		window: window * receivers, rate: cfg.Rate,
 	}
 	ph, err := runPhases(ctx, rc.ServerPIDs, warmup, duration, func() {
 		s.measureFrom.Store(int64(time.Since(s.base)))
@@ -127,7 +128,7 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error
 	sentMeasured := ph.sentEnd - ph.sentStart
 
 	// Drain: wait for everything sent to arrive, or give up after drain.
-	want := uint64(s.sent.Load()) * uint64(s.receivers)
+	want := uint64(s.sent.Load()) * uint64(receivers)
 	deadline := time.Now().Add(drain)
 	for s.delivered.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(2 * time.Millisecond)
@@ -150,6 +151,9 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error
 	ph.fill(&r.Usage, r.Delivered, len(rc.ServerPIDs) > 0)
 	return r, nil
 }
+
+// errTriggerLost reports that the server closed the trigger's connection.
+var errTriggerLost = errors.New("loadtest: trigger client disconnected")
 
 // trigger is the client that sends the broadcasts.
 type trigger struct {
@@ -181,12 +185,18 @@ func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
+		select {
+		case <-t.c.done:
+			return 0, errTriggerLost
+		default:
+		}
 		if period > 0 {
 			if due := start.Add(time.Duration(k) * period); now.Before(due) {
 				wait.Reset(min(due.Sub(now), end.Sub(now)))
 				select {
 				case <-wait.C:
 				case <-ctx.Done():
+				case <-t.c.done:
 				}
 				continue
 			}
@@ -199,6 +209,7 @@ func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
 				case <-s.kick:
 				case <-wait.C:
 				case <-ctx.Done():
+				case <-t.c.done:
 				}
 			}
 			s.waiting.Store(false)

@@ -34,6 +34,7 @@ type client struct {
 	ws           *websocket.Conn
 	nsp          string
 	writeTimeout time.Duration
+	done         chan struct{} // closed when the read loop has ended
 
 	rbuf []byte // read scratch, owned by the reader
 
@@ -47,7 +48,7 @@ type client struct {
 }
 
 func newClient(ws *websocket.Conn, nsp string, writeTimeout time.Duration) *client {
-	return &client{ws: ws, nsp: nsp, writeTimeout: writeTimeout, rbuf: make([]byte, 0, 256)}
+	return &client{ws: ws, nsp: nsp, writeTimeout: writeTimeout, done: make(chan struct{}), rbuf: make([]byte, 0, 256)}
 }
 
 // write sends one text frame.

@@ -50,6 +50,11 @@ type IdleConfig struct {
 	// Settle is how long the clients stay connected, idle, before the
 	// server's RSS is sampled. Zero means 5s.
 	Settle time.Duration
+	// Warm is the number of clients connected first, before the baseline
+	// RSS sample, so that one-off growth (code paged in, heaps sized, JIT)
+	// is not charged to the connections measured. Zero means Clients/10;
+	// negative means none (the baseline is taken before any connect).
+	Warm int
 }
 
 // BroadcastConfig configures Broadcast.

@@ -7,9 +7,13 @@
 // (gorilla/websocket), opening `GET /socket.io/?EIO=4&transport=websocket`
 // directly, with no polling phase. It answers the server's Engine.IO pings
 // (`2`) with pongs (`3`), connects one namespace per client, sends only text
-// packets and decodes only what the scenarios need, without allocating per
-// message, so one core can drive 10k clients and receive about 350k
-// messages per second.
+// packets and decodes only what the scenarios need, with one small
+// allocation per message received (gorilla's message reader), so one core
+// drives 10k clients. Its receive capacity depends on how the server writes:
+// frames coalesced into few TCP segments are cheap (hundreds of thousands
+// per second per core), while one frame per segment costs two read(2) calls
+// per message (the Go runtime reads until EAGAIN). Usage.ClientCores tells
+// which side was the limit.
 //
 // # Scenarios
 //

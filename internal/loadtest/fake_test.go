@@ -26,6 +26,8 @@ type fakeServer struct {
 	srv   *httptest.Server
 	pongs atomic.Int64
 	wg    sync.WaitGroup
+	// dropSender makes the server close a connection that sends "broadcast".
+	dropSender atomic.Bool
 
 	mu      sync.Mutex
 	conns   map[*fakeConn]struct{}
@@ -157,6 +159,10 @@ func (s *fakeServer) onEvent(c *fakeConn, m string) {
 		s.mu.Unlock()
 		c.send("43" + nspPart(nsp) + id + "[true]")
 	case "broadcast":
+		if s.dropSender.Load() {
+			c.ws.Close()
+			return
+		}
 		s.mu.Lock()
 		members := append([]*fakeConn(nil), s.rooms[room]...)
 		s.mu.Unlock()

@@ -133,6 +133,7 @@ func (f *fleet) run(ctx context.Context, i int, setup func(*client) error, h han
 	f.connectLat.Record(time.Since(t0))
 	ready(c)
 	err = c.readLoop(h)
+	close(c.done)
 	f.mu.Lock()
 	closed := f.closed
 	f.mu.Unlock()

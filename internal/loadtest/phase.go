@@ -62,6 +62,11 @@ type Usage struct {
 	// ClientCores is this process's CPU time divided by the elapsed time:
 	// near the cores it may use, the load generator is the bottleneck.
 	ClientCores float64 `json:"client_cores"`
+	// OtherCores is the rest of the machine's busy time (from /proc/stat,
+	// so it includes interrupt work) divided by the elapsed time: well
+	// above zero, something else competed for the CPUs and the run is
+	// suspect.
+	OtherCores float64 `json:"other_cores"`
 }
 
 // fill computes u from the samples; work is the units completed.
@@ -71,11 +76,13 @@ func (p phases) fill(u *Usage, work uint64, haveServer bool) {
 		return
 	}
 	u.ClientCores = (p.self1.cpu - p.self0.cpu).Seconds() / secs
+	u.ServerCPU = p.server1.cpu - p.server0.cpu
+	u.ServerCores = u.ServerCPU.Seconds() / secs
+	other := (p.self1.all - p.self0.all - p.self1.cpu + p.self0.cpu - u.ServerCPU).Seconds() / secs
+	u.OtherCores = max(other, 0)
 	if !haveServer {
 		return
 	}
-	u.ServerCPU = p.server1.cpu - p.server0.cpu
-	u.ServerCores = u.ServerCPU.Seconds() / secs
 	if work > 0 {
 		u.ServerCPUPerMillion = u.ServerCPU.Seconds() / float64(work) * 1e6
 	}

@@ -18,6 +18,7 @@ const clockTicks = 100
 type procUsage struct {
 	rss uint64        // resident set size, bytes
 	cpu time.Duration // utime+stime
+	all time.Duration // busy time of the whole machine (sampleSelf only)
 }
 
 // sampleProcs sums RSS and CPU time over pids, read from /proc. An empty list
@@ -39,12 +40,45 @@ func sampleProcs(pids []int) (procUsage, error) {
 	return u, nil
 }
 
+// machineBusy returns the CPU time all CPUs spent not idle (everything in
+// the first line of /proc/stat but idle and iowait), or zero if unreadable.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	d, _ := parseMachineBusy(b)
+	return d
+}
+
+func parseMachineBusy(stat []byte) (time.Duration, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 8 || string(f[0]) != "cpu" {
+		return 0, errors.New("loadtest: bad /proc/stat")
+	}
+	var busy uint64
+	// user nice system idle iowait irq softirq steal [guest guest_nice]:
+	// guest time is already counted in user and nice.
+	for i, v := range f[1:min(len(f), 9)] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return 0, errors.New("loadtest: bad /proc/stat")
+		}
+		busy += n
+	}
+	return time.Duration(busy) * (time.Second / clockTicks), nil
+}
+
 // sampleSelf samples this process; errors yield a zero sample (the figures
 // it feeds are informational).
 func sampleSelf() procUsage {
 	rss, _ := readRSS("self")
 	cpu, _ := readCPU("self")
-	return procUsage{rss: rss, cpu: cpu}
+	return procUsage{rss: rss, cpu: cpu, all: machineBusy()}
 }
 
 // readRSS returns VmRSS from /proc/<pid>/status in bytes.

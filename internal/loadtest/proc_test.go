@@ -50,3 +50,14 @@ func TestSampleProcs(t *testing.T) {
 		t.Fatal("sampling pid -1 succeeded")
 	}
 }
+
+func TestParseMachineBusy(t *testing.T) {
+	stat := "cpu  100 5 50 9000 20 1 4 0 7 0\ncpu0 50 2 25 4500 10 0 2 0 0 0\n"
+	got, err := parseMachineBusy([]byte(stat))
+	if err != nil || got != 1600*time.Millisecond {
+		t.Fatalf("parseMachineBusy = %v, %v; want 1.6s", got, err)
+	}
+	if _, err := parseMachineBusy([]byte("intr 1 2 3\n")); err == nil {
+		t.Fatal("parsed a line that is not cpu")
+	}
+}

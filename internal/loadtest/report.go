@@ -15,14 +15,20 @@ type IdleReport struct {
 	ConnectWall time.Duration `json:"connect_wall_ns"`
 	ConnectRate float64       `json:"connect_per_sec"` // achieved
 	Connect     Latency       `json:"connect"`         // dial to namespace connected
+	Warm        int           `json:"warm"`            // clients connected before the baseline
 	Settle      time.Duration `json:"settle_ns"`
-	// Server figures are zero without Config.ServerPIDs.
-	ServerRSSBefore  uint64  `json:"server_rss_before_bytes"`
-	ServerRSSAfter   uint64  `json:"server_rss_after_bytes"`
-	ServerRSSPerConn float64 `json:"server_rss_per_conn_bytes"`
-	ClientRSSPerConn float64 `json:"client_rss_per_conn_bytes"`
-	Dropped          int     `json:"dropped"` // disconnected while idle
-	FirstError       string  `json:"first_error,omitempty"`
+	// Server figures are zero without Config.ServerPIDs. ServerRSSPerConn
+	// is the growth from the baseline (after Warm clients) per client
+	// connected after it; ServerRSSPerConnAll is the growth from the start
+	// per client connected.
+	ServerRSSStart      uint64  `json:"server_rss_start_bytes"`
+	ServerRSSBase       uint64  `json:"server_rss_base_bytes"`
+	ServerRSSAfter      uint64  `json:"server_rss_after_bytes"`
+	ServerRSSPerConn    float64 `json:"server_rss_per_conn_bytes"`
+	ServerRSSPerConnAll float64 `json:"server_rss_per_conn_all_bytes"`
+	ClientRSSPerConn    float64 `json:"client_rss_per_conn_bytes"` // this process, same method
+	Dropped             int     `json:"dropped"`                   // disconnected while idle
+	FirstError          string  `json:"first_error,omitempty"`
 }
 
 // BroadcastReport is the result of Broadcast.
@@ -106,6 +112,7 @@ func (u Usage) rows(t *table, unit string) {
 		t.row("server CPU", "%.2f s (%.2f cores), %.2f s per 1M %s", u.ServerCPU.Seconds(), u.ServerCores, u.ServerCPUPerMillion, unit)
 	}
 	t.row("client CPU", "%.2f cores", u.ClientCores)
+	t.row("other CPU", "%.2f cores (rest of the machine)", u.OtherCores)
 }
 
 func (r IdleReport) String() string {
@@ -114,8 +121,9 @@ func (r IdleReport) String() string {
 	t.row("connect wall", "%.2f s (%.0f conn/s)", r.ConnectWall.Seconds(), r.ConnectRate)
 	t.row("connect time", "%s", r.Connect)
 	if r.ServerRSSAfter > 0 {
-		t.row("server RSS", "%s before, %s after %s idle", mb(r.ServerRSSBefore), mb(r.ServerRSSAfter), r.Settle)
-		t.row("server RSS/conn", "%s", kb(r.ServerRSSPerConn))
+		t.row("server RSS", "%s at start, %s after %d warm clients, %s after %s idle",
+			mb(r.ServerRSSStart), mb(r.ServerRSSBase), r.Warm, mb(r.ServerRSSAfter), r.Settle)
+		t.row("server RSS/conn", "%s (%s counting from the start)", kb(r.ServerRSSPerConn), kb(r.ServerRSSPerConnAll))
 	}
 	t.row("client RSS/conn", "%s", kb(r.ClientRSSPerConn))
 	if r.FirstError != "" {

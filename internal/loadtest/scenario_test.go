@@ -108,6 +108,19 @@ func TestBroadcast(t *testing.T) {
 	}
 }
 
+func TestBroadcastTriggerLost(t *testing.T) {
+	noLeaks(t)
+	s := newFake(t)
+	s.dropSender.Store(true)
+	start := time.Now()
+	_, err := Broadcast(testCtx(t), BroadcastConfig{
+		Config: testConfig(s, 3), Warmup: -1, Duration: time.Minute,
+	})
+	if !errors.Is(err, errTriggerLost) || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %v, want errTriggerLost at once", err, time.Since(start))
+	}
+}
+
 func TestAck(t *testing.T) {
 	noLeaks(t)
 	s := newFake(t)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,7 @@ func run(args []string) error {
 		asJSON   = fs.Bool("json", false, "print the report as JSON")
 		timeout  = fs.Duration("timeout", 5*time.Minute, "hard limit for the whole run")
 		settle   = fs.Duration("settle", 5*time.Second, "idle: time connected before sampling RSS")
+		warm     = fs.Int("warm", 0, "idle: clients connected before the baseline RSS sample (0: clients/10, negative: none)")
 		room     = fs.String("room", "bench", "broadcast: room")
 		bps      = fs.Int("rate", 0, "broadcast: broadcasts per second (0: max, bounded by -window)")
 		window   = fs.Int("window", 32, "broadcast: broadcasts in flight at most")
@@ -57,6 +59,7 @@ func run(args []string) error {
 		duration = fs.Duration("duration", 10*time.Second, "broadcast, ack: measured time")
 		drain    = fs.Duration("drain", 5*time.Second, "broadcast, ack: wait for stragglers")
 		payload  = fs.Int("payload", 128, "broadcast, ack: payload size in bytes")
+		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -81,6 +84,18 @@ func run(args []string) error {
 		}
 	}
 
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -92,7 +107,7 @@ func run(args []string) error {
 	)
 	switch mode {
 	case "idle":
-		report, err = loadtest.Idle(ctx, loadtest.IdleConfig{Config: cfg, Settle: *settle})
+		report, err = loadtest.Idle(ctx, loadtest.IdleConfig{Config: cfg, Settle: *settle, Warm: *warm})
 	case "broadcast":
 		report, err = loadtest.Broadcast(ctx, loadtest.BroadcastConfig{
 			Config: cfg, Room: *room, Rate: *bps, Window: *window,
