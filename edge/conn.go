@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,19 +24,20 @@ type conn struct {
 
 	mu      sync.Mutex
 	closed  bool
-	sockets map[string]*Socket // by namespace name
+	sockets []*Socket // one per namespace; a slice: connections join few namespaces
 }
 
 func (srv *Server) newConn(sess *engine.Session) *conn {
 	c := &conn{
-		srv:     srv,
-		sess:    sess,
-		sockets: make(map[string]*Socket, 1),
+		srv:  srv,
+		sess: sess,
 		dec: socketio.Decoder{
 			MaxAttachments:     srv.cfg.MaxAttachments,
 			MaxAttachmentBytes: srv.cfg.MaxAttachmentBytes,
 		},
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.connectTimer = time.AfterFunc(srv.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
 		idle := len(c.sockets) == 0
@@ -88,7 +90,7 @@ func (c *conn) protocolError(kind string, err error) {
 
 func (c *conn) dispatch(p *socketio.Packet) {
 	c.mu.Lock()
-	s := c.sockets[p.Namespace]
+	s := c.socketLocked(p.Namespace)
 	c.mu.Unlock()
 	switch p.Type {
 	case socketio.Connect:
@@ -132,14 +134,13 @@ func (c *conn) connect(name string, auth []byte) {
 	if len(auth) == 0 {
 		auth = []byte("{}")
 	}
-	hs := c.handshake(auth)
 	var s *Socket
 	if rec := c.srv.recovery; rec != nil {
-		s = rec.restore(c, nsp, hs, auth)
+		s = rec.restore(c, nsp, auth)
 	}
 	restored := s != nil
 	if !restored {
-		s = &Socket{id: engine.NewID(), nsp: nsp, conn: c, hs: hs, rooms: make(map[string]struct{})}
+		s = &Socket{id: engine.NewID(), nsp: nsp, conn: c, auth: auth}
 		if c.srv.recovery != nil {
 			s.pid = engine.NewID()
 		}
@@ -156,21 +157,23 @@ func (c *conn) connect(name string, auth []byte) {
 		}
 	}
 	c.mu.Lock()
-	if c.closed || c.sockets[name] != nil {
+	if c.closed || c.socketLocked(name) != nil {
 		c.mu.Unlock()
 		return
 	}
-	c.sockets[name] = s
+	c.sockets = append(c.sockets, s)
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil // a stopped timer still costs memory
+	}
 	c.mu.Unlock()
-	c.connectTimer.Stop()
 
 	s.mu.Lock()
 	s.connected = true
-	s.rooms[s.id] = struct{}{}
-	rooms := make([]string, 0, len(s.rooms))
-	for r := range s.rooms {
-		rooms = append(rooms, r)
+	if !slices.Contains(s.rooms, s.id) {
+		s.rooms = slices.Insert(s.rooms, 0, s.id)
 	}
+	rooms := slices.Clone(s.rooms)
 	s.mu.Unlock()
 	if restored {
 		// Like the reference, missed packets go before the CONNECT reply;
@@ -188,7 +191,9 @@ func (c *conn) connect(name string, auth []byte) {
 		reply = append(reply, s.pid...)
 	}
 	reply = append(reply, `"}`...)
-	_ = c.sess.Send(frames(&socketio.Packet{Type: socketio.Connect, Namespace: name, Data: reply})...)
+	// This runs on the read goroutine, which may write to its own client
+	// directly: an idle connection then never needs a writer goroutine.
+	_ = c.sess.SendNow(frames(&socketio.Packet{Type: socketio.Connect, Namespace: name, Data: reply})...)
 	c.srv.cfg.Metrics.SocketConnected(name)
 	for _, fn := range onConnect {
 		s.safely(func() { fn(s) })
@@ -196,7 +201,7 @@ func (c *conn) connect(name string, auth []byte) {
 }
 
 func (c *conn) sendConnectError(name string, payload []byte) {
-	_ = c.sess.Send(frames(&socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: payload})...)
+	_ = c.sess.SendNow(frames(&socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: payload})...)
 }
 
 func (c *conn) handshake(auth []byte) *Handshake {
@@ -212,10 +217,20 @@ func (c *conn) handshake(auth []byte) *Handshake {
 	}
 }
 
+// socketLocked returns the socket of namespace name; c.mu is held.
+func (c *conn) socketLocked(name string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 func (c *conn) removeSocket(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -223,11 +238,8 @@ func (c *conn) removeSocket(s *Socket) {
 // disconnectAll sends DISCONNECT for every namespace, then closes the session.
 func (c *conn) disconnectAll() {
 	c.mu.Lock()
-	list := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		list = append(list, s)
-	}
-	c.sockets = map[string]*Socket{}
+	list := c.sockets
+	c.sockets = nil
 	c.mu.Unlock()
 	for _, s := range list {
 		_ = s.send(&socketio.Packet{Type: socketio.Disconnect, Namespace: s.nsp.name}, false)
@@ -238,14 +250,13 @@ func (c *conn) disconnectAll() {
 
 // OnClose implements engine.Receiver.
 func (c *conn) OnClose(reason string) {
-	c.connectTimer.Stop()
 	c.mu.Lock()
-	c.closed = true
-	list := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		list = append(list, s)
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
 	}
-	c.sockets = map[string]*Socket{}
+	c.closed = true
+	list := c.sockets
+	c.sockets = nil
 	c.mu.Unlock()
 	for _, s := range list {
 		s.onClose(reason)

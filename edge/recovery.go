@@ -139,7 +139,7 @@ func (r *recovery) persist(s *Socket, rooms []string, data any, user string) {
 // restore returns the socket restored from the pid and offset in auth, or
 // nil when there is nothing to restore (unknown or expired pid, or an
 // offset no longer in the log).
-func (r *recovery) restore(c *conn, nsp *Namespace, hs *Handshake, auth []byte) *Socket {
+func (r *recovery) restore(c *conn, nsp *Namespace, auth []byte) *Socket {
 	var req struct {
 		PID    string `json:"pid"`
 		Offset string `json:"offset"`
@@ -157,10 +157,7 @@ func (r *recovery) restore(c *conn, nsp *Namespace, hs *Handshake, auth []byte) 
 	delete(r.sessions, req.PID)
 	r.mu.Unlock()
 
-	s := &Socket{id: saved.sid, pid: saved.pid, nsp: nsp, conn: c, hs: hs, rooms: make(map[string]struct{}, len(saved.rooms)), data: saved.data, user: saved.user, recovered: true}
-	for _, room := range saved.rooms {
-		s.rooms[room] = struct{}{}
-	}
+	s := &Socket{id: saved.sid, pid: saved.pid, nsp: nsp, conn: c, auth: auth, rooms: saved.rooms, data: saved.data, user: saved.user, recovered: true}
 	s.replayFrom = seq
 	return s
 }

@@ -37,13 +37,13 @@ type Socket struct {
 	pid  string
 	nsp  *Namespace
 	conn *conn
-	hs   *Handshake
+	auth []byte // the CONNECT payload; the rest of the handshake is the connection's
 
 	mu           sync.RWMutex
 	connected    bool
 	gone         bool // disconnected for good
 	recovered    bool
-	rooms        map[string]struct{}
+	rooms        []string // its own id first; a slice: sockets are in few rooms
 	handlers     map[string]Handler
 	anyHandler   Handler
 	onDisconnect []func(reason string)
@@ -60,8 +60,10 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake returns the socket's handshake details. They must not be modified.
-func (s *Socket) Handshake() *Handshake { return s.hs }
+// Handshake returns the socket's handshake details. They must not be
+// modified. It is built on each call from what the connection keeps, which
+// spares idle sockets a copy.
+func (s *Socket) Handshake() *Handshake { return s.conn.handshake(s.auth) }
 
 // Transport returns the connection's current transport ("polling" or "websocket").
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
@@ -122,10 +124,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // Rooms returns the rooms the socket is in, sorted; its own id is one of them.
 func (s *Socket) Rooms() []string {
 	s.mu.RLock()
-	out := make([]string, 0, len(s.rooms))
-	for r := range s.rooms {
-		out = append(out, r)
-	}
+	out := slices.Clone(s.rooms)
 	s.mu.RUnlock()
 	slices.Sort(out)
 	return out
@@ -139,19 +138,16 @@ func (s *Socket) Join(rooms ...string) {
 		s.mu.Unlock()
 		return
 	}
-	if !s.connected {
-		for _, r := range rooms {
-			s.rooms[r] = struct{}{}
-		}
-		s.mu.Unlock()
-		return
-	}
 	added := rooms[:0:0]
 	for _, r := range rooms {
-		if _, ok := s.rooms[r]; !ok {
-			s.rooms[r] = struct{}{}
+		if !slices.Contains(s.rooms, r) {
+			s.rooms = append(s.rooms, r)
 			added = append(added, r)
 		}
+	}
+	if !s.connected {
+		s.mu.Unlock() // joined when it connects
+		return
 	}
 	s.mu.Unlock()
 	s.nsp.addToRooms(s, added)
@@ -162,8 +158,8 @@ func (s *Socket) Leave(rooms ...string) {
 	s.mu.Lock()
 	removed := rooms[:0:0]
 	for _, r := range rooms {
-		if _, ok := s.rooms[r]; ok {
-			delete(s.rooms, r)
+		if i := slices.Index(s.rooms, r); i >= 0 {
+			s.rooms = slices.Delete(s.rooms, i, i+1)
 			removed = append(removed, r)
 		}
 	}
@@ -387,10 +383,7 @@ func (s *Socket) onClose(reason string) {
 		return
 	}
 	s.connected, s.gone = false, true
-	rooms := make([]string, 0, len(s.rooms))
-	for r := range s.rooms {
-		rooms = append(rooms, r)
-	}
+	rooms := slices.Clone(s.rooms)
 	acks := s.acks
 	s.acks = nil
 	handlers := s.onDisconnect

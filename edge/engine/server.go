@@ -44,7 +44,7 @@ func NewServer(cfg Config) *Server {
 	srv.upgrader = websocket.Upgrader{
 		// A small read buffer keeps idle sessions cheap; larger messages are
 		// read straight into the message buffer.
-		ReadBufferSize: 1024,
+		ReadBufferSize: 512,
 		// Writes bypass gorilla's writer (see wsWriteLoop); the pool only
 		// stops gorilla from keeping the hijacked 4 KiB write buffer.
 		WriteBufferPool: &sync.Pool{},
