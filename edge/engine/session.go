@@ -18,6 +18,8 @@ import (
 type Frame struct {
 	Data   []byte
 	Binary bool
+
+	control byte // a WebSocket control opcode (pong), for frames of the engine's own
 }
 
 var (

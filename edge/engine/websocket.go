@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,8 +24,6 @@ const (
 // Frames larger than this are written from their own buffer instead of being
 // copied into the coalescing buffer.
 const largeFrame = 32 << 10
-
-var readPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // appendFrameHeader appends the header of an unmasked, final server frame.
 func appendFrameHeader(dst []byte, op byte, n int) []byte {
@@ -111,9 +108,9 @@ func (srv *Server) serveProbe(w http.ResponseWriter, r *http.Request, s *Session
 // conn the session's transport. Anything else cancels the upgrade.
 func (s *Session) probeLoop(conn *websocket.Conn) {
 	defer s.srv.wg.Done()
-	deadline := time.Now().Add(s.srv.cfg.UpgradeTimeout)
-	_ = conn.SetReadDeadline(deadline)
-	conn.SetReadLimit(s.srv.cfg.MaxPayload)
+	nc := conn.NetConn()
+	_ = nc.SetReadDeadline(time.Now().Add(s.srv.cfg.UpgradeTimeout))
+	rd := s.newReader(nc)
 	fail := func(reason string) {
 		s.srv.cfg.Metrics.UpgradeFailed(reason)
 		s.mu.Lock()
@@ -122,19 +119,19 @@ func (s *Session) probeLoop(conn *websocket.Conn) {
 		}
 		s.upgrading = false
 		s.mu.Unlock()
-		_ = conn.Close()
+		_ = nc.Close()
 	}
-	mt, data, err := conn.ReadMessage()
+	data, bin, err := rd.next()
 	if err != nil {
 		fail("probe_read")
 		return
 	}
-	if mt != websocket.TextMessage || string(data) != "2probe" {
+	if bin || string(data) != "2probe" {
 		fail("bad_probe")
 		return
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-	if _, err := conn.NetConn().Write(append(appendFrameHeader(nil, opText, len(pongProbe)), pongProbe...)); err != nil {
+	_ = nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	if _, err := nc.Write(append(appendFrameHeader(nil, opText, len(pongProbe)), pongProbe...)); err != nil {
 		fail("probe_write")
 		return
 	}
@@ -147,12 +144,12 @@ func (s *Session) probeLoop(conn *websocket.Conn) {
 	}
 	s.mu.Unlock()
 
-	mt, data, err = conn.ReadMessage()
+	data, bin, err = rd.next()
 	if err != nil {
 		fail("upgrade_read")
 		return
 	}
-	if mt != websocket.TextMessage || string(data) != "5" {
+	if bin || string(data) != "5" {
 		fail("bad_upgrade")
 		return
 	}
@@ -176,42 +173,56 @@ func (s *Session) probeLoop(conn *websocket.Conn) {
 		s.kickWriterLocked()
 	}
 	s.mu.Unlock()
-	_ = conn.SetReadDeadline(time.Time{})
+	_ = nc.SetReadDeadline(time.Time{})
 	s.srv.cfg.Metrics.Upgraded()
-	s.wsReadLoop(conn)
+	s.readLoop(nc, rd)
+}
+
+func (s *Session) newReader(nc net.Conn) *wsReader {
+	return newWSReader(nc, s.srv.cfg.MaxPayload, func(payload []byte) {
+		_ = s.Send(Frame{Data: payload, control: opPong})
+	})
 }
 
 // wsReadLoop reads messages until the connection fails, then closes the
-// session. It is the only reader of conn.
+// session. It is the only reader of the connection.
 func (s *Session) wsReadLoop(conn *websocket.Conn) {
+	nc := conn.NetConn()
+	s.readLoop(nc, s.newReader(nc))
+}
+
+func (s *Session) readLoop(nc net.Conn, rd *wsReader) {
 	defer s.srv.wg.Done()
-	defer conn.Close()
-	conn.SetReadLimit(s.srv.cfg.MaxPayload)
-	conn.SetPingHandler(func(string) error { return nil })
+	defer nc.Close()
 	for {
-		mt, r, err := conn.NextReader()
+		rd.idle()
+		data, bin, err := rd.next()
 		if err != nil {
-			s.close(wsCloseReason(err), false)
-			return
-		}
-		data, err := readMessage(r)
-		if err != nil {
-			s.close(wsCloseReason(err), false)
+			switch {
+			case errors.Is(err, errFrameTooLarge):
+				s.srv.cfg.Metrics.Error("payload_too_large")
+				s.closeWS(nc, closeTooBig, ReasonTransportError)
+			case errors.As(err, new(protocolError)):
+				s.srv.cfg.Metrics.Error("websocket_protocol")
+				s.closeWS(nc, closeProtocolError, ReasonTransportError)
+			default:
+				s.close(wsCloseReason(err), false)
+			}
 			return
 		}
 		s.srv.cfg.Metrics.PacketsIn(1, len(data))
 		var p engineio.Packet
-		if mt == websocket.BinaryMessage {
+		if bin {
 			p = engineio.BinaryMessage(data)
 		} else {
 			if !utf8.Valid(data) {
 				s.srv.cfg.Metrics.Error("invalid_utf8")
-				s.closeWS(conn, websocket.CloseInvalidFramePayloadData, ReasonParseError)
+				s.closeWS(nc, closeInvalidPayload, ReasonParseError)
 				return
 			}
 			if p, err = engineio.DecodeText(data); err != nil {
 				s.srv.cfg.Metrics.Error("parse_error")
-				s.closeWS(conn, websocket.CloseUnsupportedData, ReasonParseError)
+				s.closeWS(nc, closeUnsupportedData, ReasonParseError)
 				return
 			}
 		}
@@ -223,48 +234,20 @@ func (s *Session) wsReadLoop(conn *websocket.Conn) {
 }
 
 // closeWS sends a close frame with code (best effort) and ends the session.
-func (s *Session) closeWS(conn *websocket.Conn, code int, reason string) {
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+// One Write call writes the whole frame, so it cannot interleave with the
+// writer's frames (the connection serialises Write calls).
+func (s *Session) closeWS(nc net.Conn, code int, reason string) {
+	msg := make([]byte, 2, 2+len(reason))
+	binary.BigEndian.PutUint16(msg, uint16(code))
+	msg = append(msg, reason...)
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write(append(appendFrameHeader(nil, opClose, len(msg)), msg...))
 	s.close(reason, false)
 }
 
-// readMessage reads one message into a buffer of its exact size.
-func readMessage(r io.Reader) ([]byte, error) {
-	bp := readPool.Get().(*[]byte)
-	defer readPool.Put(bp)
-	buf := (*bp)[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			*bp = buf[:0]
-			return nil, err
-		}
-	}
-	out := make([]byte, len(buf))
-	copy(out, buf)
-	if cap(buf) <= 64<<10 {
-		*bp = buf[:0]
-	} else {
-		*bp = nil // do not pin large buffers in the pool
-	}
-	return out, nil
-}
-
 func wsCloseReason(err error) string {
-	var ce *websocket.CloseError
 	switch {
-	case errors.As(err, &ce):
-		return ReasonTransportClose
-	case errors.Is(err, websocket.ErrReadLimit):
-		return ReasonTransportError
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, errPeerClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return ReasonTransportClose
 	default:
 		return ReasonTransportError
@@ -305,7 +288,10 @@ func (s *Session) writeFrames(nc net.Conn, frames []Frame) error {
 	total := 0
 	for _, f := range frames {
 		op := byte(opText)
-		if f.Binary {
+		switch {
+		case f.control != 0:
+			op = f.control
+		case f.Binary:
 			op = opBinary
 		}
 		if len(f.Data) >= largeFrame {

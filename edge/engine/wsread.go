@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+)
+
+// The WebSocket read side is ours rather than gorilla's (gorilla does the
+// upgrade handshake): an idle connection then costs no read buffer and a
+// shallow stack. The reader blocks on a small array inside the session; a
+// pooled buffer is borrowed only while a burst of frames is being parsed.
+
+// Close codes of RFC 6455.
+const (
+	closeNormal          = 1000
+	closeProtocolError   = 1002
+	closeUnsupportedData = 1003
+	closeInvalidPayload  = 1007
+	closeTooBig          = 1009
+)
+
+const (
+	opContinuation = 0x0
+	opPing         = 0x9
+	opPong         = 0xA
+)
+
+// Read errors; wsCloseReason maps them to session close reasons.
+var (
+	errPeerClosed    = errors.New("engine: client closed the WebSocket")
+	errFrameTooLarge = errors.New("engine: WebSocket message too large")
+)
+
+// protocolError is a client frame that breaks RFC 6455.
+type protocolError string
+
+func (e protocolError) Error() string { return "engine: WebSocket protocol error: " + string(e) }
+
+const inlineRead = 256 // the read array that holds the first bytes of a burst
+
+var burstPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// wsReader parses the frames a client sends on nc.
+type wsReader struct {
+	nc     net.Conn
+	max    int64 // largest message accepted
+	inline [inlineRead]byte
+	pooled *[]byte
+	buf    []byte // inline[:] or *pooled
+	r, w   int    // unread bytes are buf[r:w]
+	burst  bool   // the last read filled the buffer
+	onPing func(payload []byte)
+	msg    []byte // the fragmented message being assembled
+	msgOp  byte
+	inMsg  bool
+}
+
+func newWSReader(nc net.Conn, max int64, onPing func([]byte)) *wsReader {
+	rd := &wsReader{nc: nc, max: max, onPing: onPing}
+	rd.buf = rd.inline[:]
+	return rd
+}
+
+// need makes at least n unread bytes available, reading as needed; n is at
+// most a frame header plus a control payload, which the inline array holds.
+func (rd *wsReader) need(n int) error {
+	for rd.w-rd.r < n {
+		if rd.r > 0 {
+			rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
+			rd.r = 0
+		}
+		if rd.pooled == nil && rd.burst {
+			// The last read filled the inline array: a burst is arriving;
+			// take a large buffer for it, so it is read in few syscalls.
+			p := burstPool.Get().(*[]byte)
+			rd.w = copy(*p, rd.buf[:rd.w])
+			rd.pooled, rd.buf = p, *p
+		}
+		m, err := rd.nc.Read(rd.buf[rd.w:])
+		rd.w += m
+		rd.burst = rd.w == len(rd.buf)
+		if err != nil && rd.w-rd.r < n {
+			if err == io.EOF && rd.w > rd.r {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// idle lets go of the burst buffer once everything read was consumed, so a
+// connection waiting for its next message holds none.
+func (rd *wsReader) idle() {
+	if rd.r != rd.w {
+		return
+	}
+	rd.r, rd.w, rd.burst = 0, 0, false
+	if rd.pooled != nil {
+		burstPool.Put(rd.pooled)
+		rd.pooled, rd.buf = nil, rd.inline[:]
+	}
+}
+
+// next returns the next data message; control frames are handled on the way.
+func (rd *wsReader) next() (data []byte, binaryMsg bool, err error) {
+	for {
+		if err := rd.need(2); err != nil {
+			return nil, false, err
+		}
+		b0, b1 := rd.buf[rd.r], rd.buf[rd.r+1]
+		fin, op := b0&0x80 != 0, b0&0x0f
+		if b0&0x70 != 0 {
+			return nil, false, protocolError("reserved bits set")
+		}
+		if b1&0x80 == 0 {
+			return nil, false, protocolError("unmasked client frame")
+		}
+		hdr := 2
+		n := int64(b1 & 0x7f)
+		switch n {
+		case 126:
+			hdr += 2
+		case 127:
+			hdr += 8
+		}
+		if err := rd.need(hdr + 4); err != nil {
+			return nil, false, err
+		}
+		switch n {
+		case 126:
+			n = int64(binary.BigEndian.Uint16(rd.buf[rd.r+2:]))
+		case 127:
+			u := binary.BigEndian.Uint64(rd.buf[rd.r+2:])
+			if u > 1<<62 {
+				return nil, false, protocolError("payload length out of range")
+			}
+			n = int64(u)
+		}
+		var key [4]byte
+		copy(key[:], rd.buf[rd.r+hdr:])
+		rd.r += hdr + 4
+
+		if op >= 0x8 { // control frame
+			if !fin || n > 125 {
+				return nil, false, protocolError("bad control frame")
+			}
+			if err := rd.need(int(n)); err != nil {
+				return nil, false, err
+			}
+			payload := rd.buf[rd.r : rd.r+int(n)]
+			rd.r += int(n)
+			unmask(payload, key, 0)
+			switch op {
+			case opClose:
+				return nil, false, errPeerClosed
+			case opPing:
+				if rd.onPing != nil {
+					rd.onPing(append([]byte(nil), payload...))
+				}
+			case opPong:
+			default:
+				return nil, false, protocolError(fmt.Sprintf("unknown opcode %d", op))
+			}
+			continue
+		}
+		switch {
+		case op == opContinuation && !rd.inMsg:
+			return nil, false, protocolError("continuation without a message")
+		case op != opContinuation && rd.inMsg:
+			return nil, false, protocolError("new message inside a fragmented one")
+		case op != opContinuation && op != opText && op != opBinary:
+			return nil, false, protocolError(fmt.Sprintf("unknown opcode %d", op))
+		}
+		if int64(len(rd.msg))+n > rd.max {
+			return nil, false, errFrameTooLarge
+		}
+		if op != opContinuation {
+			rd.msgOp = op
+		}
+		start := len(rd.msg)
+		if fin && !rd.inMsg {
+			rd.msg = make([]byte, n) // the common case: one frame, one exact allocation
+		} else {
+			rd.msg = append(rd.msg, make([]byte, n)...)
+		}
+		if err := rd.payload(rd.msg[start:]); err != nil {
+			return nil, false, err
+		}
+		unmask(rd.msg[start:], key, 0)
+		if !fin {
+			rd.inMsg = true
+			continue
+		}
+		data, rd.msg, rd.inMsg = rd.msg, nil, false
+		return data, rd.msgOp == opBinary, nil
+	}
+}
+
+// payload fills dst with the next len(dst) bytes: what is buffered first,
+// then straight from the connection.
+func (rd *wsReader) payload(dst []byte) error {
+	k := copy(dst, rd.buf[rd.r:rd.w])
+	rd.r += k
+	if k == len(dst) {
+		return nil
+	}
+	_, err := io.ReadFull(rd.nc, dst[k:])
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// unmask XORs b with the masking key, starting at key offset pos.
+func unmask(b []byte, key [4]byte, pos int) {
+	if len(b) >= 16 {
+		var k8 [8]byte
+		for i := range k8 {
+			k8[i] = key[(pos+i)&3]
+		}
+		kw := binary.LittleEndian.Uint64(k8[:])
+		for len(b) >= 8 {
+			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^kw)
+			b = b[8:]
+		}
+	}
+	for i := range b {
+		b[i] ^= key[(pos+i)&3]
+	}
+}

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"testing"
+)
+
+// clientFrame builds a masked client frame.
+func clientFrame(fin bool, op byte, payload []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	f := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n <= 0xffff:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 0x80|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	f = append(f, key[:]...)
+	start := len(f)
+	f = append(f, payload...)
+	unmask(f[start:], key, 0)
+	return f
+}
+
+// feed writes raw to a reader over a pipe and returns the reader.
+func feed(t *testing.T, max int64, raw []byte, onPing func([]byte)) *wsReader {
+	t.Helper()
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	go func() {
+		_, _ = a.Write(raw)
+		a.Close()
+	}()
+	return newWSReader(b, max, onPing)
+}
+
+func TestWSReaderMessages(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 70000) // 64-bit length
+	mid := bytes.Repeat([]byte("y"), 300)   // 16-bit length, larger than the inline array
+	var raw []byte
+	raw = append(raw, clientFrame(true, opText, []byte("4hello"))...)
+	raw = append(raw, clientFrame(true, opBinary, []byte{1, 2, 3})...)
+	raw = append(raw, clientFrame(false, opText, []byte("4fr"))...)
+	raw = append(raw, clientFrame(true, opPing, []byte("p"))...) // control frames may interleave
+	raw = append(raw, clientFrame(true, opContinuation, []byte("ag"))...)
+	raw = append(raw, clientFrame(true, opText, mid)...)
+	raw = append(raw, clientFrame(true, opBinary, big)...)
+	for range 50 { // a burst of small messages
+		raw = append(raw, clientFrame(true, opText, []byte("42[\"x\"]"))...)
+	}
+	raw = append(raw, clientFrame(true, opClose, []byte{0x03, 0xe8})...)
+	var pings [][]byte
+	rd := feed(t, 1<<20, raw, func(p []byte) { pings = append(pings, p) })
+	want := []struct {
+		data []byte
+		bin  bool
+	}{{[]byte("4hello"), false}, {[]byte{1, 2, 3}, true}, {[]byte("4frag"), false}, {mid, false}, {big, true}}
+	for range 50 {
+		want = append(want, struct {
+			data []byte
+			bin  bool
+		}{[]byte("42[\"x\"]"), false})
+	}
+	for i, w := range want {
+		rd.idle()
+		data, bin, err := rd.next()
+		if err != nil || bin != w.bin || !bytes.Equal(data, w.data) {
+			t.Fatalf("message %d: %d bytes bin=%v err=%v, want %d bytes bin=%v", i, len(data), bin, err, len(w.data), w.bin)
+		}
+	}
+	if _, _, err := rd.next(); !errors.Is(err, errPeerClosed) {
+		t.Fatalf("after the close frame: %v", err)
+	}
+	if len(pings) != 1 || string(pings[0]) != "p" {
+		t.Fatalf("pings %q", pings)
+	}
+	rd.idle()
+	if rd.pooled != nil {
+		t.Fatal("the burst buffer is still held after everything was consumed")
+	}
+}
+
+func TestWSReaderErrors(t *testing.T) {
+	unmasked := []byte{0x81, 0x02, 'h', 'i'}
+	tests := []struct {
+		name string
+		raw  []byte
+		max  int64
+		want error
+	}{
+		{"too large", clientFrame(true, opText, bytes.Repeat([]byte("a"), 101)), 100, errFrameTooLarge},
+		{"too large in fragments", append(clientFrame(false, opText, bytes.Repeat([]byte("a"), 60)), clientFrame(true, opContinuation, bytes.Repeat([]byte("a"), 60))...), 100, errFrameTooLarge},
+		{"unmasked", unmasked, 100, protocolError("")},
+		{"reserved bits", append([]byte{0xC1}, clientFrame(true, opText, []byte("x"))[1:]...), 100, protocolError("")},
+		{"continuation first", clientFrame(true, opContinuation, []byte("x")), 100, protocolError("")},
+		{"message inside a fragmented one", append(clientFrame(false, opText, []byte("a")), clientFrame(true, opText, []byte("b"))...), 100, protocolError("")},
+		{"fragmented control frame", clientFrame(false, opPing, nil), 100, protocolError("")},
+		{"unknown opcode", clientFrame(true, 0x3, nil), 100, protocolError("")},
+		{"truncated", clientFrame(true, opText, []byte("hello"))[:5], 100, io.ErrUnexpectedEOF},
+		{"eof", nil, 100, io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rd := feed(t, tt.max, tt.raw, nil)
+			_, _, err := rd.next()
+			var pe protocolError
+			if _, isPE := tt.want.(protocolError); isPE {
+				if !errors.As(err, &pe) {
+					t.Fatalf("err %v, want a protocol error", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzWSReader(f *testing.F) {
+	f.Add(clientFrame(true, opText, []byte("4hello")))
+	f.Add(append(clientFrame(false, opBinary, []byte{1}), clientFrame(true, opContinuation, []byte{2})...))
+	f.Add(clientFrame(true, opPing, []byte("x")))
+	f.Add([]byte{0x81, 0xFF, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rd := feed(t, 1<<16, raw, nil)
+		for range 100 {
+			data, _, err := rd.next()
+			if err != nil {
+				return
+			}
+			if int64(len(data)) > 1<<16 {
+				t.Fatalf("message of %d bytes over the limit", len(data))
+			}
+			rd.idle()
+		}
+	})
+}
+
+func BenchmarkWSReader(b *testing.B) {
+	frame := clientFrame(true, opText, []byte(`42["echo",{"text":"hello world","n":12345}]`))
+	burst := bytes.Repeat(frame, 64)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(burst)))
+	for b.Loop() {
+		rd := &wsReader{nc: &loopConn{data: burst}, max: 1 << 20}
+		rd.buf = rd.inline[:]
+		for range 64 {
+			if _, _, err := rd.next(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rd.idle()
+	}
+}
+
+// loopConn is a net.Conn that reads data once.
+type loopConn struct {
+	net.Conn
+	data []byte
+}
+
+func (c *loopConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
