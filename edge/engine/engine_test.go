@@ -484,3 +484,29 @@ func TestIdleWriterIsReaped(t *testing.T) {
 		return nil
 	})
 }
+
+func TestIdleReaderMovesToAFreshGoroutine(t *testing.T) {
+	old := readerIdle
+	readerIdle = 30 * time.Millisecond
+	defer func() { readerIdle = old }()
+	_, hs := echoServer(t, Config{})
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL(hs, "EIO=4&transport=websocket"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_, _, _ = ws.ReadMessage()
+	for i := range 3 {
+		time.Sleep(100 * time.Millisecond) // several idle periods: the reader moves each time
+		msg := fmt.Sprintf("4m%d", i)
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(msg))
+		// A message split over two writes straddles a wait, too.
+		_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, m, err := ws.ReadMessage(); err != nil || string(m) != msg {
+			t.Fatalf("echo after idle: %q %v", m, err)
+		}
+	}
+	if n := countGoroutines("engine.(*Session).readLoop"); n != 1 {
+		t.Fatalf("%d reader goroutines, want 1", n)
+	}
+}

@@ -304,7 +304,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 			ws := s.ws
 			s.mu.Unlock()
 			if ws != nil {
-				_ = ws.NetConn().Close()
+				_ = ws.Close()
 			}
 		})
 		return ctx.Err()

@@ -1,11 +1,10 @@
 package engine
 
 import (
+	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-rt/switchboard/protocol/engineio"
 )
@@ -65,7 +64,7 @@ type Session struct {
 	state       state
 	transport   string
 	upgrading   bool
-	probe       *websocket.Conn
+	probe       net.Conn
 	queue       []Frame
 	spare       []Frame
 	queueBytes  int
@@ -80,7 +79,7 @@ type Session struct {
 	noopPending bool
 
 	// websocket (and sink) writing: see writer.go
-	ws         *websocket.Conn
+	ws         net.Conn            // the WebSocket's connection (gorilla's Conn is dropped after the upgrade)
 	flush      func([]Frame) error // writes frames to the transport; nil until there is one
 	endWrite   func(ok bool)       // called once by the writer when the session is over
 	wsWake     chan struct{}
@@ -125,6 +124,13 @@ func (s *Session) Transport() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.transport
+}
+
+// open reports whether the session is still open.
+func (s *Session) open() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateOpen
 }
 
 // Done is closed when the session has ended.
@@ -233,10 +239,10 @@ func (s *Session) close(reason string, graceful bool) {
 	s.mu.Unlock()
 
 	if probe != nil {
-		_ = probe.NetConn().Close()
+		_ = probe.Close()
 	}
 	if transport == WebSocket && !graceful && ws != nil {
-		_ = ws.NetConn().Close()
+		_ = ws.Close()
 	}
 	if transport == Polling && (graceful || clientClose) && !getPending {
 		// The client collects what is queued and the close packet with its

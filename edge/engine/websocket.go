@@ -45,29 +45,33 @@ func appendFrameHeader(dst []byte, op byte, n int) []byte {
 // serveWebSocket upgrades r and runs a new WebSocket session.
 func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	hs := srv.handshakeOf(r)
-	conn, err := srv.upgrader.Upgrade(w, r, nil)
+	ws, err := srv.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		srv.cfg.Metrics.Error("websocket_upgrade")
 		return
 	}
+	// From here on the raw connection is used: gorilla's reader holds
+	// nothing yet (it refuses clients that sent data before the handshake
+	// completed), and dropping its Conn frees its buffers.
+	conn := ws.NetConn()
 	s := newSession(srv, WebSocket, hs)
 	s.useWebSocketLocked(conn)
-	if err := s.SendNow(Frame{Data: srv.openPacket(s.id, false)}); err != nil {
-		_ = conn.Close()
-		return
-	}
-	// The receiver is in place before anyone can find the session.
+	// The receiver is in place before anyone can find the session, and the
+	// session is registered before the client hears of it, so a Shutdown
+	// racing this handshake closes it properly.
 	s.recv = srv.open(s)
 	if !srv.add(s) {
-		s.close(ReasonServerShutdown, false)
-		_ = conn.Close()
+		s.close(ReasonServerShutdown, true)
 		return
+	}
+	if err := s.SendNow(Frame{Data: srv.openPacket(s.id, false)}); err != nil {
+		return // closed meanwhile (Shutdown), or the write failed and closed it
 	}
 	srv.cfg.Metrics.SessionOpened(WebSocket)
 	srv.wg.Add(1)
 	// A fresh goroutine starts with a small stack, unlike this one, which
 	// net/http has grown: it matters for idle memory.
-	go s.wsReadLoop(conn)
+	go s.readLoop(conn, s.newReader(conn))
 	s.startHeartbeat()
 }
 
@@ -79,7 +83,7 @@ func (srv *Server) serveProbe(w http.ResponseWriter, r *http.Request, s *Session
 		s.upgrading = true
 	}
 	s.mu.Unlock()
-	conn, err := srv.upgrader.Upgrade(w, r, nil)
+	ws, err := srv.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		srv.cfg.Metrics.Error("websocket_upgrade")
 		if !busy {
@@ -93,10 +97,11 @@ func (srv *Server) serveProbe(w http.ResponseWriter, r *http.Request, s *Session
 		// Like the reference: a session already upgrading or upgraded gets
 		// its extra WebSocket closed right after the handshake.
 		srv.cfg.Metrics.UpgradeFailed("busy")
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session busy"), time.Now().Add(time.Second))
-		_ = conn.Close()
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session busy"), time.Now().Add(time.Second))
+		_ = ws.Close()
 		return
 	}
+	conn := ws.NetConn()
 	s.mu.Lock()
 	s.probe = conn
 	s.mu.Unlock()
@@ -106,9 +111,9 @@ func (srv *Server) serveProbe(w http.ResponseWriter, r *http.Request, s *Session
 
 // probeLoop runs the upgrade dance on conn: 2probe → 3probe, then 5 makes
 // conn the session's transport. Anything else cancels the upgrade.
-func (s *Session) probeLoop(conn *websocket.Conn) {
+func (s *Session) probeLoop(conn net.Conn) {
 	defer s.srv.wg.Done()
-	nc := conn.NetConn()
+	nc := conn
 	_ = nc.SetReadDeadline(time.Now().Add(s.srv.cfg.UpgradeTimeout))
 	rd := s.newReader(nc)
 	fail := func(reason string) {
@@ -179,26 +184,42 @@ func (s *Session) probeLoop(conn *websocket.Conn) {
 }
 
 func (s *Session) newReader(nc net.Conn) *wsReader {
-	return newWSReader(nc, s.srv.cfg.MaxPayload, func(payload []byte) {
+	rd := newWSReader(nc, s.srv.cfg.MaxPayload, func(payload []byte) {
 		_ = s.Send(Frame{Data: payload, control: opPong})
 	})
+	rd.idleAfter = readerIdle
+	return rd
 }
 
-// wsReadLoop reads messages until the connection fails, then closes the
+// readerIdle is how long a WebSocket reader waits before it moves to a fresh
+// goroutine (see readLoop). Variable for tests.
+var readerIdle = 5 * time.Second
+
+// readLoop reads messages until the connection fails, then closes the
 // session. It is the only reader of the connection.
-func (s *Session) wsReadLoop(conn *websocket.Conn) {
-	nc := conn.NetConn()
-	s.readLoop(nc, s.newReader(nc))
-}
-
 func (s *Session) readLoop(nc net.Conn, rd *wsReader) {
-	defer s.srv.wg.Done()
-	defer nc.Close()
+	closeConn := true
+	defer func() {
+		if closeConn {
+			_ = nc.Close()
+			s.srv.wg.Done()
+		}
+	}()
 	for {
 		rd.idle()
 		data, bin, err := rd.next()
 		if err != nil {
 			switch {
+			case err == errIdle && s.open():
+				// Idle: go on from a fresh goroutine, whose stack is small;
+				// this one may have grown its stack handling messages.
+				go s.readLoop(nc, rd)
+				closeConn = false
+				return
+			case err == errIdle:
+				// Closing: the writer's close frame went out and the client
+				// did not answer in time.
+				s.close(ReasonTransportClose, false)
 			case errors.Is(err, errFrameTooLarge):
 				s.srv.cfg.Metrics.Error("payload_too_large")
 				s.closeWS(nc, closeTooBig, ReasonTransportError)
@@ -255,9 +276,8 @@ func wsCloseReason(err error) string {
 }
 
 // useWebSocketLocked makes conn the session's transport for writing.
-func (s *Session) useWebSocketLocked(conn *websocket.Conn) {
-	nc := conn.NetConn()
-	s.ws = conn
+func (s *Session) useWebSocketLocked(nc net.Conn) {
+	s.ws = nc
 	s.wsWake = make(chan struct{}, 1)
 	s.flush = func(frames []Frame) error { return s.writeFrames(nc, frames) }
 	s.endWrite = func(ok bool) {
@@ -268,8 +288,10 @@ func (s *Session) useWebSocketLocked(conn *websocket.Conn) {
 		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 		_, _ = nc.Write(append(appendFrameHeader(nil, opClose, len(msg)), msg...))
-		// The reader sees the client's close frame (or the deadline) and closes.
-		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		// The reader closes the connection when the client answers with its
+		// close frame; if it does not, the connection is cut after a second.
+		// (A timer, not a read deadline: the reader manages its own.)
+		time.AfterFunc(time.Second, func() { _ = nc.Close() })
 	}
 }
 

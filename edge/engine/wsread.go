@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"time"
 )
 
 // The WebSocket read side is ours rather than gorilla's (gorilla does the
@@ -31,6 +33,7 @@ const (
 
 // Read errors; wsCloseReason maps them to session close reasons.
 var (
+	errIdle          = errors.New("engine: no message within the idle period")
 	errPeerClosed    = errors.New("engine: client closed the WebSocket")
 	errFrameTooLarge = errors.New("engine: WebSocket message too large")
 )
@@ -57,6 +60,11 @@ type wsReader struct {
 	msg    []byte // the fragmented message being assembled
 	msgOp  byte
 	inMsg  bool
+
+	// idleAfter, when set, bounds a wait for the next message: next then
+	// returns errIdle with the reader intact, so the caller can go on
+	// reading from a fresh goroutine (whose stack is small again).
+	idleAfter time.Duration
 }
 
 func newWSReader(nc net.Conn, max int64, onPing func([]byte)) *wsReader {
@@ -108,6 +116,19 @@ func (rd *wsReader) idle() {
 
 // next returns the next data message; control frames are handled on the way.
 func (rd *wsReader) next() (data []byte, binaryMsg bool, err error) {
+	if rd.idleAfter > 0 && rd.r == rd.w && !rd.inMsg {
+		if err := rd.nc.SetReadDeadline(time.Now().Add(rd.idleAfter)); err != nil {
+			return nil, false, err
+		}
+		err := rd.need(2)
+		_ = rd.nc.SetReadDeadline(time.Time{})
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && rd.r == rd.w {
+				return nil, false, errIdle
+			}
+			return nil, false, err
+		}
+	}
 	for {
 		if err := rd.need(2); err != nil {
 			return nil, false, err
