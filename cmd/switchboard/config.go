@@ -38,6 +38,7 @@ type serverConfig struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	DrainDelay      time.Duration
+	Pprof           bool
 	DemoHandlers    bool
 }
 
@@ -160,6 +161,7 @@ func parseServerConfig(c *cli.Context) (serverConfig, *checker) {
 		LogFormat:       c.String(flagLogFormat),
 		ShutdownTimeout: ck.positive(flagShutdownTimeout),
 		DrainDelay:      c.Duration(flagDrainDelay),
+		Pprof:           c.Bool(flagPprof),
 		DemoHandlers:    c.Bool(flagDemoHandlers),
 	}
 

@@ -33,6 +33,7 @@ const (
 	flagLogFormat                = "log-format"
 	flagShutdownTimeout          = "shutdown-timeout"
 	flagDrainDelay               = "drain-delay"
+	flagPprof                    = "pprof"
 	flagDemoHandlers             = "demo-handlers"
 
 	flagNATSListen = "nats-listen" // dev
@@ -135,6 +136,8 @@ func serverFlags() []cli.Flag {
 			Usage: "`format` of the logs: text or json"},
 		&cli.DurationFlag{Name: flagShutdownTimeout, Value: defaultShutdownTimeout, EnvVars: env(flagShutdownTimeout), Category: catOps,
 			Usage: "`duration` a drain (SIGTERM, SIGINT) may take to disconnect clients and end requests before it cuts connections"},
+		&cli.BoolFlag{Name: flagPprof, EnvVars: env(flagPprof), Category: catOps,
+			Usage: "serve Go's profiler at /debug/pprof/ next to /metrics (use with --admin-addr on a private address)"},
 		&cli.DurationFlag{Name: flagDrainDelay, EnvVars: env(flagDrainDelay), Category: catOps,
 			Usage: "`duration` /readyz answers 503 on SIGTERM or SIGINT before the node stops accepting (lets a load balancer notice)"},
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"sync"
 	"time"
@@ -194,6 +195,13 @@ func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOpti
 	adminMux := mux
 	if ls.admin != nil {
 		adminMux = http.NewServeMux()
+	}
+	if cfg.Pprof {
+		adminMux.HandleFunc("/debug/pprof/", pprof.Index)
+		adminMux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		adminMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		adminMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		adminMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	adminMux.HandleFunc("GET /healthz", n.health.serveHealthz)
 	adminMux.HandleFunc("GET /readyz", n.health.serveReadyz)
