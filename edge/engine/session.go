@@ -87,6 +87,7 @@ type Session struct {
 	writerDone bool // the writer has finished for good
 	writing    bool // a write is in progress (writer goroutine or SendNow)
 	idleMark   bool // set by the reaper, cleared by every write
+	batching   bool // the reader has more buffered messages: SendNow queues, endBatch writes
 	exitWriter bool // asks an idle writer goroutine to exit
 
 	// heartbeat
@@ -140,7 +141,11 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // another goroutine lands between them. It returns ErrClosed after the session
 // ended, and ErrSlowConsumer when the queue would exceed Config.MaxQueueBytes,
 // in which case the session is closed.
-func (s *Session) Send(frames ...Frame) error {
+func (s *Session) Send(frames ...Frame) error { return s.send(frames, true) }
+
+// send queues frames; wake says whether to get a writer going (SendNow
+// during a burst leaves that to the reader, see endBatch).
+func (s *Session) send(frames []Frame, wake bool) error {
 	n := 0
 	for i := range frames {
 		n += len(frames[i].Data)
@@ -169,7 +174,9 @@ func (s *Session) Send(frames ...Frame) error {
 	}
 	s.queue = append(s.queue, frames...)
 	s.queueBytes += n
-	s.wakeLocked()
+	if wake {
+		s.wakeLocked()
+	}
 	s.mu.Unlock()
 	return nil
 }

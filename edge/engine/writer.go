@@ -82,6 +82,12 @@ func (s *Session) writeLoop() {
 // calling goroutine; otherwise it queues them like Send.
 func (s *Session) SendNow(frames ...Frame) error {
 	s.mu.Lock()
+	if s.batching {
+		// More client messages are already buffered: their answers go out
+		// together, in one write, when the reader runs dry (endBatch).
+		s.mu.Unlock()
+		return s.send(frames, false)
+	}
 	if s.state != stateOpen || s.transport != WebSocket || s.flush == nil || s.writerDone || s.writing || len(s.queue) > 0 {
 		s.mu.Unlock()
 		return s.Send(frames...)
@@ -130,4 +136,46 @@ func (srv *Server) reapIdleWriters() {
 		}
 		s.mu.Unlock()
 	})
+}
+
+// beginBatch tells SendNow whether the reader has more messages buffered.
+func (s *Session) beginBatch(more bool) {
+	s.mu.Lock()
+	s.batching = more
+	s.mu.Unlock()
+}
+
+// endBatch writes what SendNow queued during a burst, on the reader's
+// goroutine when the transport is idle (one syscall for the whole burst).
+func (s *Session) endBatch() {
+	s.mu.Lock()
+	s.batching = false
+	if len(s.queue) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if s.state != stateOpen || s.flush == nil || s.writerDone || s.writing || s.writerUp {
+		s.kickWriterLocked()
+		s.mu.Unlock()
+		return
+	}
+	frames := s.queue
+	s.queue, s.queueBytes = s.spare[:0], 0
+	s.spare = nil
+	s.writing, s.idleMark = true, false
+	s.mu.Unlock()
+	err := s.flush(frames)
+	clear(frames)
+	s.mu.Lock()
+	s.writing = false
+	if s.spare == nil {
+		s.spare = frames[:0]
+	}
+	if len(s.queue) > 0 || s.state != stateOpen {
+		s.kickWriterLocked()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.close(ReasonTransportError, false)
+	}
 }

@@ -65,6 +65,7 @@ type wsReader struct {
 	// returns errIdle with the reader intact, so the caller can go on
 	// reading from a fresh goroutine (whose stack is small again).
 	idleAfter time.Duration
+	armed     bool // the idle deadline is set
 }
 
 func newWSReader(nc net.Conn, max int64, onPing func([]byte)) *wsReader {
@@ -92,6 +93,12 @@ func (rd *wsReader) need(n int) error {
 		rd.w += m
 		rd.burst = rd.w == len(rd.buf)
 		if err != nil && rd.w-rd.r < n {
+			if rd.deadlineHit(err) {
+				if rd.w == rd.r && !rd.inMsg {
+					return errIdle // between messages: resumable
+				}
+				continue // in the middle of a frame: a slow sender, go on
+			}
 			if err == io.EOF && rd.w > rd.r {
 				return io.ErrUnexpectedEOF
 			}
@@ -99,6 +106,46 @@ func (rd *wsReader) need(n int) error {
 		}
 	}
 	return nil
+}
+
+// arm sets the idle deadline unless it is set: it stays set while messages
+// flow, so a busy connection pays for it once per idle period, not per read.
+func (rd *wsReader) arm() error {
+	if rd.idleAfter <= 0 || rd.armed {
+		return nil
+	}
+	rd.armed = true
+	return rd.nc.SetReadDeadline(time.Now().Add(rd.idleAfter))
+}
+
+// deadlineHit reports whether err is the idle deadline, which it then clears.
+func (rd *wsReader) deadlineHit(err error) bool {
+	if !rd.armed || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	rd.armed = false
+	_ = rd.nc.SetReadDeadline(time.Time{})
+	return true
+}
+
+// buffered reports whether a complete frame is waiting in the buffer, so
+// the next message can be handled without blocking.
+func (rd *wsReader) buffered() bool {
+	avail := rd.w - rd.r
+	if avail < 2 {
+		return false
+	}
+	hdr, n := 6, int(rd.buf[rd.r+1]&0x7f)
+	switch n {
+	case 126:
+		if avail < 4 {
+			return false
+		}
+		hdr, n = 8, int(binary.BigEndian.Uint16(rd.buf[rd.r+2:]))
+	case 127:
+		return false // large frames are read from the connection anyway
+	}
+	return avail >= hdr+n
 }
 
 // idle lets go of the burst buffer once everything read was consumed, so a
@@ -116,18 +163,8 @@ func (rd *wsReader) idle() {
 
 // next returns the next data message; control frames are handled on the way.
 func (rd *wsReader) next() (data []byte, binaryMsg bool, err error) {
-	if rd.idleAfter > 0 && rd.r == rd.w && !rd.inMsg {
-		if err := rd.nc.SetReadDeadline(time.Now().Add(rd.idleAfter)); err != nil {
-			return nil, false, err
-		}
-		err := rd.need(2)
-		_ = rd.nc.SetReadDeadline(time.Time{})
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && rd.r == rd.w {
-				return nil, false, errIdle
-			}
-			return nil, false, err
-		}
+	if err := rd.arm(); err != nil {
+		return nil, false, err
 	}
 	for {
 		if err := rd.need(2); err != nil {
@@ -230,11 +267,20 @@ func (rd *wsReader) payload(dst []byte) error {
 	if k == len(dst) {
 		return nil
 	}
-	_, err := io.ReadFull(rd.nc, dst[k:])
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+	for rest := dst[k:]; len(rest) > 0; {
+		m, err := io.ReadFull(rd.nc, rest)
+		rest = rest[m:]
+		switch {
+		case err == nil:
+		case rd.deadlineHit(err):
+			// The idle deadline fell inside a frame: keep reading.
+		case err == io.EOF:
+			return io.ErrUnexpectedEOF
+		default:
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // unmask XORs b with the masking key, starting at key offset pos.
