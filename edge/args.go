@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -111,37 +110,7 @@ func (a Args) Value(i int) (any, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("edge: argument %d of %d missing", i, len(a.elems))
 	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if len(a.atts) == 0 {
-		return v, nil
-	}
-	return a.withBinary(v), nil
-}
-
-func (a Args) withBinary(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if ph, ok := t["_placeholder"].(bool); ok && ph && len(t) == 2 {
-			if num, ok := t["num"].(json.Number); ok {
-				if n, err := num.Int64(); err == nil && n >= 0 && n < int64(len(a.atts)) {
-					return a.atts[n]
-				}
-			}
-		}
-		for k, e := range t {
-			t[k] = a.withBinary(e)
-		}
-	case []any:
-		for k, e := range t {
-			t[k] = a.withBinary(e)
-		}
-	}
-	return v
+	return socketio.DecodeValue(raw, a.atts)
 }
 
 // String returns argument i if it is a JSON string, else "".

@@ -115,40 +115,7 @@ func (a Args) Value(i int) (any, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("service: argument %d missing (have %d)", i, len(a.elems))
 	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if len(a.atts) == 0 {
-		return v, nil
-	}
-	return a.binary(v), nil
-}
-
-// binary replaces the placeholders of a generic value by their attachments.
-// Args were checked by CheckPlaceholders: every object with a true
-// "_placeholder" member is a well-formed placeholder in range.
-func (a Args) binary(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if ph, _ := t["_placeholder"].(bool); ph {
-			if num, ok := t["num"].(json.Number); ok {
-				if n, err := num.Int64(); err == nil && n >= 0 && n < int64(len(a.atts)) {
-					return a.atts[n]
-				}
-			}
-		}
-		for k, e := range t {
-			t[k] = a.binary(e)
-		}
-	case []any:
-		for k, e := range t {
-			t[k] = a.binary(e)
-		}
-	}
-	return v
+	return socketio.DecodeValue(raw, a.atts)
 }
 
 // Values are several ack arguments: a handler that returns

@@ -13,24 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-rt/switchboard/internal/testutil"
 )
 
-// checkFor calls fn every interval until it returns nil, failing the test
-// with fn's last error after timeout.
-func checkFor(t testing.TB, timeout, interval time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
-}
+// checkFor is testutil.CheckFor.
+var checkFor = testutil.CheckFor
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
 type syncBuffer struct {

@@ -41,19 +41,7 @@ func (s *Session) writeLoop() {
 		s.mu.Lock()
 		switch {
 		case len(s.queue) > 0 && !s.writing:
-			frames := s.queue
-			s.queue, s.queueBytes = s.spare[:0], 0
-			s.spare = nil
-			s.writing, s.idleMark = true, false
-			s.mu.Unlock()
-			err := s.flush(frames)
-			clear(frames)
-			s.mu.Lock()
-			s.writing = false
-			if s.spare == nil {
-				s.spare = frames[:0]
-			}
-			if err != nil {
+			if err := s.flushQueueLocked(); err != nil {
 				s.writerUp, s.writerDone = false, true
 				s.mu.Unlock()
 				s.close(ReasonTransportError, false)
@@ -159,6 +147,20 @@ func (s *Session) endBatch() {
 		s.mu.Unlock()
 		return
 	}
+	err := s.flushQueueLocked()
+	if err == nil && (len(s.queue) > 0 || s.state != stateOpen) {
+		s.kickWriterLocked()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.close(ReasonTransportError, false)
+	}
+}
+
+// flushQueueLocked writes everything queued, with s.mu released during the
+// write (and held again on return). The two queue slices take turns, so a
+// steady stream of writes allocates nothing.
+func (s *Session) flushQueueLocked() error {
 	frames := s.queue
 	s.queue, s.queueBytes = s.spare[:0], 0
 	s.spare = nil
@@ -171,11 +173,5 @@ func (s *Session) endBatch() {
 	if s.spare == nil {
 		s.spare = frames[:0]
 	}
-	if len(s.queue) > 0 || s.state != stateOpen {
-		s.kickWriterLocked()
-	}
-	s.mu.Unlock()
-	if err != nil {
-		s.close(ReasonTransportError, false)
-	}
+	return err
 }
