@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -18,10 +19,11 @@ type Subscription struct {
 	handle  func(ctx context.Context, m *nats.Msg)
 	refusal []byte // the reply to a request that arrives while stopping
 
-	ctx    context.Context // parent of the handler contexts of this subscription
-	cancel context.CancelFunc
-	sem    chan struct{} // one token per running handler call
-	active tracker
+	ctx     context.Context // parent of the handler contexts of this subscription
+	cancel  context.CancelFunc
+	work    chan *nats.Msg // hands messages to idle workers
+	workers atomic.Int32   // worker goroutines running
+	active  tracker
 
 	draining  atomic.Bool
 	closed    chan struct{} // closed once NATS delivers no more messages
@@ -41,7 +43,7 @@ func (c *Client) subscribe(subject string, refusal []byte, handle func(ctx conte
 		c:       c,
 		handle:  handle,
 		refusal: refusal,
-		sem:     make(chan struct{}, c.opts.Concurrency),
+		work:    make(chan *nats.Msg),
 		closed:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(c.ctx)
@@ -131,34 +133,70 @@ func (s *Subscription) onClosed() {
 }
 
 // deliver is the NATS message callback: it runs on the subscription's
-// delivery goroutine and hands each message to a goroutine of its own,
-// waiting while Concurrency calls are running.
+// delivery goroutine and hands each message to a worker goroutine, waiting
+// while Concurrency handler calls are running. Workers stay for a while
+// after their last message: a goroutine per message would pay for a fresh
+// stack, grown again (copied) by every call.
 func (s *Subscription) deliver(m *nats.Msg) {
 	if s.ctx.Err() != nil {
 		s.refuse(m)
 		return
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-s.ctx.Done():
-		s.refuse(m)
-		return
-	}
 	s.active.begin()
 	s.c.active.begin()
-	go func() {
-		defer func() {
-			<-s.sem
-			s.active.end()
-			s.c.active.end()
-		}()
-		ctx, cancel := s.ctx, context.CancelFunc(func() {})
-		if d := s.c.opts.HandlerTimeout; d > 0 {
-			ctx, cancel = context.WithTimeout(ctx, d)
+	select {
+	case s.work <- m: // an idle worker takes it
+		return
+	default:
+	}
+	if s.workers.Add(1) <= int32(s.c.opts.Concurrency) {
+		go s.worker(m)
+		return
+	}
+	s.workers.Add(-1)
+	select {
+	case s.work <- m:
+	case <-s.ctx.Done():
+		s.active.end()
+		s.c.active.end()
+		s.refuse(m)
+	}
+}
+
+// workerIdle is how long a worker waits for another message before it exits.
+const workerIdle = 2 * time.Second
+
+func (s *Subscription) worker(m *nats.Msg) {
+	defer s.workers.Add(-1)
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		s.run(m)
+		idle.Reset(workerIdle)
+		select {
+		case m = <-s.work:
+		case <-idle.C:
+			return
+		case <-s.ctx.Done():
+			return
+		case <-s.closed:
+			return
 		}
-		defer cancel()
-		s.handle(ctx, m)
+	}
+}
+
+// run handles one message with the handler deadline.
+func (s *Subscription) run(m *nats.Msg) {
+	defer func() {
+		s.active.end()
+		s.c.active.end()
 	}()
+	ctx, cancel := s.ctx, context.CancelFunc(func() {})
+	if d := s.c.opts.HandlerTimeout; d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	defer cancel()
+	s.handle(ctx, m)
 }
 
 // refuse answers a request that arrived while the subscription was stopping,
