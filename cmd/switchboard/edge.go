@@ -73,7 +73,12 @@ func runEdge(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	nc, err := connectNATS(natsURL, nodeID, logger)
+	authOpts, err := natsAuthOptions(c)
+	if err != nil {
+		ls.close()
+		return err
+	}
+	nc, err := connectNATS(natsURL, nodeID, logger, authOpts...)
 	if err != nil {
 		ls.close()
 		return err
@@ -91,10 +96,10 @@ func runEdge(c *cli.Context) error {
 // connectNATS connects to the cluster, retrying in the background for as
 // long as the node runs: an unreachable NATS makes the node not ready, not
 // fail.
-func connectNATS(urls, nodeID string, logger *slog.Logger) (*nats.Conn, error) {
+func connectNATS(urls, nodeID string, logger *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	logger = logger.With("component", "nats")
-	nc, err := nats.Connect(urls,
-		nats.Name("switchboard edge "+nodeID),
+	nc, err := nats.Connect(urls, append([]nats.Option{
+		nats.Name("switchboard edge " + nodeID),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
@@ -112,7 +117,7 @@ func connectNATS(urls, nodeID string, logger *slog.Logger) (*nats.Conn, error) {
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			logger.Error("async error", "err", err)
 		}),
-	)
+	}, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("--%s: %w", flagNATSURL, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/switchboard-rt/switchboard/contract"
 	"github.com/switchboard-rt/switchboard/internal/sioclient"
+	"github.com/switchboard-rt/switchboard/internal/testutil/natstest"
 )
 
 // TestDevRoutesEventsToServices checks the services gateway of `dev`: an
@@ -115,5 +117,34 @@ func TestServiceCommands(t *testing.T) {
 	})
 	if sub.err != nil || !strings.Contains(sub.stdout.String(), `"subject":"sb.ev._.ping-services"`) {
 		t.Fatalf("sub: %v %q", sub.err, sub.stdout.String())
+	}
+}
+
+// TestNATSAuthFlags checks that credentials and TLS files are validated
+// before anything starts, for the edge and the service-side commands.
+func TestNATSAuthFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"edge", "--addr", "127.0.0.1:0", "--nats-creds", "/nonexistent/user.creds"},
+		{"edge", "--addr", "127.0.0.1:0", "--nats-tls-cert", "/etc/hostname"},
+		{"emit", "--nats-tls-ca", "/nonexistent/ca.pem", "x"},
+	} {
+		_, _, err := runArgs(t, 10*time.Second, args...)
+		var ce *configError
+		if !errors.As(err, &ce) {
+			t.Errorf("%v: error %v, want a configuration error", args, err)
+		}
+	}
+	// A user and password in the URL reach NATS (a server that requires them).
+	opts := natstest.Options()
+	opts.Username, opts.Password = "svc", "s3cret"
+	ns := natstest.Start(t, opts)
+	url := strings.Replace(ns.ClientURL(), "nats://", "nats://svc:s3cret@", 1)
+	_, _, err := runArgs(t, 10*time.Second, "sockets", "--nats-url", url, "--timeout", "300ms")
+	if err == nil || !strings.Contains(err.Error(), "no edge answers") {
+		t.Fatalf("authenticated command: %v (want it to reach NATS and find no edge)", err)
+	}
+	_, _, err = runArgs(t, 10*time.Second, "sockets", "--nats-url", ns.ClientURL(), "--timeout", "300ms")
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("unauthenticated command: %v, want an authorization error", err)
 	}
 }

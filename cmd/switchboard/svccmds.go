@@ -26,13 +26,13 @@ const (
 )
 
 func busFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(natsAuthFlags(),
 		&cli.StringFlag{Name: flagNATSURL, Value: defaultNATSURL, EnvVars: env(flagNATSURL),
 			Usage: "NATS server `URL`s (comma-separated)"},
 		&cli.StringFlag{Name: flagSubjectPrefix, Value: defaultSubjectPrefix, EnvVars: env(flagSubjectPrefix),
 			Usage: "subject `prefix` of the services API"},
 		&cli.DurationFlag{Name: flagTimeout, Value: 5 * time.Second, Usage: "`duration` to wait for the cluster's answer"},
-	}
+	)
 }
 
 func selectorFlags() []cli.Flag {
@@ -58,7 +58,12 @@ func busConn(c *cli.Context) (*nats.Conn, contract.Subjects, error) {
 	if err := checkSubjectPrefix(prefix); err != nil {
 		return nil, contract.Subjects{}, &configError{problems: []string{"--" + flagSubjectPrefix + ": " + err.Error()}}
 	}
-	nc, err := nats.Connect(c.String(flagNATSURL), nats.Name("switchboard "+c.Command.Name), nats.Timeout(c.Duration(flagTimeout)))
+	opts, err := natsAuthOptions(c)
+	if err != nil {
+		return nil, contract.Subjects{}, err
+	}
+	opts = append(opts, nats.Name("switchboard "+c.Command.Name), nats.Timeout(c.Duration(flagTimeout)))
+	nc, err := nats.Connect(c.String(flagNATSURL), opts...)
 	if err != nil {
 		return nil, contract.Subjects{}, fmt.Errorf("connect to NATS at %s: %w", redactURLs(c.String(flagNATSURL)), err)
 	}
