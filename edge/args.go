@@ -158,7 +158,6 @@ type Event struct {
 	ackID  uint64
 	hasAck bool
 	acked  atomic.Bool
-	inline atomic.Bool // the handler is still running on the read goroutine
 }
 
 // WantsAck reports whether the client asked for an acknowledgement.
@@ -173,5 +172,5 @@ func (e *Event) Ack(args ...any) error {
 	if !e.hasAck || !e.acked.CompareAndSwap(false, true) {
 		return nil
 	}
-	return e.Socket.sendAck(e.ackID, args, e.inline.Load())
+	return e.Socket.sendAck(e.ackID, args)
 }

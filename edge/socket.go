@@ -315,18 +315,15 @@ func sessionErr(err error) error {
 	}
 }
 
-// sendAck answers an acknowledgement; now writes it directly when the
-// connection is idle, which the read goroutine may do (it may block on its
-// own client).
-func (s *Socket) sendAck(id uint64, args []any, now bool) error {
+// sendAck answers an acknowledgement. It goes through the connection's
+// writer like any frame: under load the writer gathers many answers into
+// one write, which costs far less than a write per answer.
+func (s *Socket) sendAck(id uint64, args []any) error {
 	data, atts, err := encodeArgs("", false, args)
 	if err != nil {
 		return err
 	}
 	p := &socketio.Packet{Type: packetType(false, atts), Namespace: s.nsp.name, ID: id, HasID: true, Data: data, Attachments: atts}
-	if now {
-		return sessionErr(s.conn.sess.SendNow(frames(p)...))
-	}
 	return s.send(p, false)
 }
 
@@ -357,9 +354,7 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 		return
 	}
 	e := &Event{Socket: s, Name: name, Args: args, ackID: p.ID, hasAck: p.HasID}
-	e.inline.Store(true)
 	s.safely(func() { h(e) })
-	e.inline.Store(false)
 }
 
 // safely runs fn, turning a panic into a logged disconnect of this socket only.

@@ -87,7 +87,6 @@ type Session struct {
 	writerDone bool // the writer has finished for good
 	writing    bool // a write is in progress (writer goroutine or SendNow)
 	idleMark   bool // set by the reaper, cleared by every write
-	batching   bool // the reader has more buffered messages: SendNow queues, endBatch writes
 	exitWriter bool // asks an idle writer goroutine to exit
 
 	// heartbeat
@@ -141,11 +140,7 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // another goroutine lands between them. It returns ErrClosed after the session
 // ended, and ErrSlowConsumer when the queue would exceed Config.MaxQueueBytes,
 // in which case the session is closed.
-func (s *Session) Send(frames ...Frame) error { return s.send(frames, true) }
-
-// send queues frames; wake says whether to get a writer going (SendNow
-// during a burst leaves that to the reader, see endBatch).
-func (s *Session) send(frames []Frame, wake bool) error {
+func (s *Session) Send(frames ...Frame) error {
 	n := 0
 	for i := range frames {
 		n += len(frames[i].Data)
@@ -174,9 +169,7 @@ func (s *Session) send(frames []Frame, wake bool) error {
 	}
 	s.queue = append(s.queue, frames...)
 	s.queueBytes += n
-	if wake {
-		s.wakeLocked()
-	}
+	s.wakeLocked()
 	s.mu.Unlock()
 	return nil
 }

@@ -206,9 +206,6 @@ func (s *Session) readLoop(nc net.Conn, rd *wsReader) {
 		}
 	}()
 	for {
-		if !rd.buffered() {
-			s.endBatch() // about to wait: answers to the last burst go out now
-		}
 		rd.idle()
 		data, bin, err := rd.next()
 		if err != nil {
@@ -250,7 +247,6 @@ func (s *Session) readLoop(nc net.Conn, rd *wsReader) {
 				return
 			}
 		}
-		s.beginBatch(rd.buffered())
 		if reason := s.onPacket(p); reason != "" {
 			s.close(reason, false)
 			return

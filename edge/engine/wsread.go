@@ -128,26 +128,6 @@ func (rd *wsReader) deadlineHit(err error) bool {
 	return true
 }
 
-// buffered reports whether a complete frame is waiting in the buffer, so
-// the next message can be handled without blocking.
-func (rd *wsReader) buffered() bool {
-	avail := rd.w - rd.r
-	if avail < 2 {
-		return false
-	}
-	hdr, n := 6, int(rd.buf[rd.r+1]&0x7f)
-	switch n {
-	case 126:
-		if avail < 4 {
-			return false
-		}
-		hdr, n = 8, int(binary.BigEndian.Uint16(rd.buf[rd.r+2:]))
-	case 127:
-		return false // large frames are read from the connection anyway
-	}
-	return avail >= hdr+n
-}
-
 // idle lets go of the burst buffer once everything read was consumed, so a
 // connection waiting for its next message holds none.
 func (rd *wsReader) idle() {
