@@ -177,15 +177,12 @@ func (g *Gateway) onEvent(e *edge.Event) {
 	if !g.serves(ns) {
 		return
 	}
-	body, err := json.Marshal(contract.Event{
+	ev := contract.Event{
 		SID: s.ID(), NS: ns, Event: e.Name,
 		Args: e.Args.JSON(), Attachments: e.Args.Attachments(),
 		Node: g.cfg.Node, Data: socketData(s), User: s.User(),
-	})
-	if err != nil {
-		g.fail(e, contract.CodeBadRequest, err.Error())
-		return
 	}
+	body := ev.AppendJSON(make([]byte, 0, 128+len(ev.Args)))
 	if int64(len(body)) > g.nc.MaxPayload() {
 		g.fail(e, contract.CodeTooLarge, fmt.Sprintf("event of %d bytes exceeds the NATS max payload of %d", len(body), g.nc.MaxPayload()))
 		return
@@ -252,7 +249,7 @@ func (g *Gateway) onReply(m *nats.Msg) {
 		return
 	}
 	var r contract.EventReply
-	if err := json.Unmarshal(m.Data, &r); err != nil {
+	if err := r.UnmarshalJSON(m.Data); err != nil {
 		g.fail(p.e, contract.CodeServiceError, "malformed reply: "+err.Error())
 		return
 	}

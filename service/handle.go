@@ -89,7 +89,7 @@ func (c *Client) Handle(ns, event string, h func(ctx context.Context, r *Request
 
 func (c *Client) handleEvent(ctx context.Context, m *nats.Msg, h func(context.Context, *Request) (any, error)) {
 	var ev contract.Event
-	if err := json.Unmarshal(m.Data, &ev); err != nil {
+	if err := ev.UnmarshalJSON(m.Data); err != nil {
 		c.log.Warn("service: undecodable event", "subject", m.Subject, "err", err)
 		c.respond(m, errorReply(contract.CodeBadRequest, "malformed event: "+err.Error()))
 		return
@@ -184,7 +184,13 @@ func (c *Client) respond(m *nats.Msg, body any) {
 	if m.Reply == "" {
 		return
 	}
-	b, err := json.Marshal(body)
+	var b []byte
+	var err error
+	if r, ok := body.(contract.EventReply); ok {
+		b = r.AppendJSON(nil) // the hot path: no reflection
+	} else {
+		b, err = json.Marshal(body)
+	}
 	if err != nil {
 		c.log.Warn("service: cannot encode reply", "subject", m.Subject, "err", err)
 		b, _ = json.Marshal(errorReply(contract.CodeServiceError, "cannot encode the reply"))
