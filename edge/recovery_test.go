@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,7 +49,7 @@ func TestRecovery(t *testing.T) {
 		t.Fatalf("CONNECT reply %q, want the same sid and pid", got)
 	}
 	s := nsp.Socket(reply.SID)
-	if s == nil || !s.Recovered() || s.Data() != "kept" || !strings.Contains(strings.Join(s.Rooms(), ","), "r") {
+	if s == nil || !s.Recovered() || s.Data() != "kept" || !slices.Contains(s.Rooms(), "r") {
 		t.Fatalf("restored socket %+v", s)
 	}
 
