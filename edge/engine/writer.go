@@ -59,7 +59,8 @@ func (s *Session) writeLoop() {
 				runtime.Gosched()
 				s.mu.Lock()
 				if len(s.queue) == 0 || s.writing {
-					continue
+					s.mu.Unlock()
+					continue // the loop takes the lock again
 				}
 			}
 			if err := s.flushQueueLocked(); err != nil {
