@@ -216,7 +216,9 @@ func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
 			continue
 		}
 		if err := t.send(); err != nil {
-			return 0, fmt.Errorf("loadtest: trigger: %w", err)
+			// A server that dropped the trigger may fail this write before the
+			// read side notices: either way the trigger is lost.
+			return 0, fmt.Errorf("%w: %w", errTriggerLost, err)
 		}
 		k++
 	}
