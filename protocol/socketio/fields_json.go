@@ -66,3 +66,8 @@ func UnquoteString(s []byte) (string, error) {
 // AppendString appends s as a JSON string, escaped as encoding/json does
 // (without the HTML escaping).
 func AppendString(dst []byte, s string) []byte { return appendString(dst, s, false) }
+
+// AppendUnquoted appends the text of a JSON string given its raw contents
+// (what lies between the quotes, syntactically valid), unescaped as
+// encoding/json does: invalid UTF-8 and unpaired surrogates become U+FFFD.
+func AppendUnquoted(dst, raw []byte) []byte { return appendUnquoted(dst, raw) }

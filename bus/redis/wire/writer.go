@@ -6,11 +6,12 @@ import (
 	"math"
 	"strconv"
 	"sync"
-	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/switchboard-rt/switchboard/protocol/socketio"
 )
 
 // writer builds one msgpack message with a msgpack.Encoder writing into a bytes.Buffer. Writes to
@@ -274,90 +275,9 @@ func (w *writer) jsonString(p *jparser) error {
 		w.strBytes(raw)
 		return nil
 	}
-	w.scratch = appendUnescaped(w.scratch[:0], raw)
+	w.scratch = socketio.AppendUnquoted(w.scratch[:0], raw)
 	w.strBytes(w.scratch)
 	return nil
-}
-
-// appendUnescaped appends the text of the JSON string whose raw contents (between the quotes)
-// are raw, as JSON.parse reads it, with two differences forced by Go's UTF-8 strings: an unpaired
-// surrogate escape and an invalid UTF-8 byte become U+FFFD (as encoding/json does).
-func appendUnescaped(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '\\' && i+1 < len(raw):
-			e := raw[i+1]
-			i += 2
-			switch e {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r, ok := hex4(raw, i)
-				if !ok {
-					dst = utf8.AppendRune(dst, utf8.RuneError)
-					continue
-				}
-				i += 4
-				if utf16.IsSurrogate(r) {
-					r2, ok := rune(0), false
-					if r < 0xdc00 && i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-						r2, ok = hex4(raw, i+2)
-					}
-					if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
-						r = d
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-			default: // '"', '\\', '/'
-				dst = append(dst, e)
-			}
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, raw[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return dst
-}
-
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 // jsonNumber writes a JSON number as notepack writes the JavaScript number: an integral value as
@@ -468,5 +388,5 @@ func keyIs(raw []byte, want string) bool {
 		return false
 	}
 	var buf [64]byte
-	return string(appendUnescaped(buf[:0], raw)) == want
+	return string(socketio.AppendUnquoted(buf[:0], raw)) == want
 }
