@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-rt/switchboard/bus"
 	"github.com/switchboard-rt/switchboard/edge/engine"
 	"github.com/switchboard-rt/switchboard/protocol/socketio"
 )
@@ -84,19 +85,41 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	return b.nsp.broadcast(b.opts(), event, args, nil)
 }
 
-// EmitWithAck sends an event to the selected sockets and collects one
-// acknowledgement from each. It returns when every recipient answered, or
-// when ctx ends with the answers received so far and ErrAckTimeout.
+// EmitWithAck sends an event to the selected sockets of every node and
+// collects one acknowledgement from each. It returns when every recipient
+// answered, or when ctx ends with the answers received so far and
+// ErrAckTimeout.
 func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	var answers []Args
 	_, err := b.EmitWithAckEach(ctx, func(_ *Socket, a Args) { answers = append(answers, a) }, event, args...)
 	return answers, err
 }
 
-// EmitWithAckEach is EmitWithAck that hands each answer to fn with the
-// socket that gave it, as it arrives (calls to fn do not overlap). It
-// returns how many sockets the event was sent to.
-func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket, Args), event string, args ...any) (int, error) {
+// AckResult summarises a broadcast with acknowledgements.
+type AckResult struct {
+	// Sent is the number of clients the event was sent to: on this node and
+	// on the other nodes that reported their count.
+	Sent int
+	// Answered is the number of acknowledgements received.
+	Answered int
+	// Missing names the other nodes that did not report in time (empty, not
+	// nil, when all did or the server runs alone).
+	Missing []string
+}
+
+// EmitWithAckEach is EmitWithAck that hands each answer to fn as it
+// arrives, with the socket that gave it (nil for a client of another
+// node); calls to fn do not overlap.
+func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket, Args), event string, args ...any) (AckResult, error) {
+	n := b.nsp
+	o := b.opts()
+	if socketio.IsReserved(event) {
+		return AckResult{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	data, atts, err := encodeArgs(event, true, args)
+	if err != nil {
+		return AckResult{}, err
+	}
 	var (
 		mu       sync.Mutex
 		got      int
@@ -105,15 +128,12 @@ func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket
 		done     = make(chan struct{})
 	)
 	check := func() {
-		if expected >= 0 && got == expected {
+		if expected >= 0 && got >= expected {
 			close(done)
 			expected = -2 // closed
 		}
 	}
-	sent, id, err := b.nsp.broadcastWithAck(b.opts(), event, args, func(s *Socket, a Args, err error) {
-		if err != nil {
-			return
-		}
+	answer := func(s *Socket, a Args) {
 		mu.Lock()
 		defer mu.Unlock()
 		if stopped {
@@ -122,34 +142,78 @@ func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket
 		got++
 		fn(s, a)
 		check()
-	})
-	if err != nil {
-		return 0, err
 	}
+	sent, id := n.sendWithAck(o, data, atts, func(s *Socket, a Args, err error) {
+		if err == nil {
+			answer(s, a)
+		}
+	})
 	defer func() {
 		for _, s := range sent {
 			s.dropAck(id)
 		}
 	}()
+	res, remote, cerr := n.publishWithAck(ctx, o, data, atts, func(a Args) { answer(nil, a) })
 	mu.Lock()
-	expected = len(sent)
+	expected = len(sent) + remote
+	total := expected
 	check()
 	mu.Unlock()
-	select {
-	case <-done:
-		return len(sent), nil
-	case <-ctx.Done():
+	result := func() AckResult {
 		mu.Lock()
 		defer mu.Unlock()
 		stopped = true
-		if got == len(sent) {
-			return len(sent), nil
+		return AckResult{Sent: total, Answered: got, Missing: res.Missing}
+	}
+	if cerr != nil {
+		r := result()
+		return r, fmt.Errorf("%w: broadcast with acks: %w", ErrCluster, cerr)
+	}
+	select {
+	case <-done:
+		return result(), nil
+	case <-ctx.Done():
+		r := result()
+		if r.Answered >= r.Sent {
+			return r, nil
 		}
 		if ctx.Err() == context.DeadlineExceeded {
-			return len(sent), ErrAckTimeout
+			return r, ErrAckTimeout
 		}
-		return len(sent), ctx.Err()
+		return r, ctx.Err()
 	}
+}
+
+// publishWithAck hands a broadcast with acks to the other nodes and returns
+// once they reported (or ctx ended), with the number of their recipients.
+func (n *Namespace) publishWithAck(ctx context.Context, o broadcastOpts, data []byte, atts [][]byte, answer func(Args)) (bus.Result, int, error) {
+	c := n.cluster()
+	if c == nil {
+		return noCluster(), 0, nil
+	}
+	timeout := n.srv.cfg.RequestTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	var mu sync.Mutex
+	remote := 0
+	res, err := c.PublishWithAck(ctx, &bus.Broadcast{
+		Selector: selector(o), Message: bus.Message{Data: data, Attachments: atts}, Volatile: o.volatile,
+	}, timeout, func(k int) {
+		mu.Lock()
+		remote += k
+		mu.Unlock()
+	}, func(m bus.Message) {
+		if a, err := newArgs(m.Data, false, m.Attachments); err == nil {
+			answer(a)
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if res.Missing == nil {
+		res.Missing = []string{}
+	}
+	return res, remote, err
 }
 
 // Sockets returns the selected sockets connected to this node.
@@ -157,21 +221,24 @@ func (b *BroadcastOperator) Sockets() []*Socket {
 	return b.nsp.targets(b.opts(), nil)
 }
 
-// Join makes the selected sockets join rooms.
+// Join makes the selected sockets of this node join rooms (SocketsJoin
+// reaches every node).
 func (b *BroadcastOperator) Join(rooms ...string) {
 	for _, s := range b.Sockets() {
 		s.Join(rooms...)
 	}
 }
 
-// Leave makes the selected sockets leave rooms.
+// Leave makes the selected sockets of this node leave rooms (SocketsLeave
+// reaches every node).
 func (b *BroadcastOperator) Leave(rooms ...string) {
 	for _, s := range b.Sockets() {
 		s.Leave(rooms...)
 	}
 }
 
-// Disconnect disconnects the selected sockets (see Socket.Disconnect).
+// Disconnect disconnects the selected sockets of this node (see
+// Socket.Disconnect; DisconnectSockets reaches every node).
 func (b *BroadcastOperator) Disconnect(close bool) {
 	for _, s := range b.Sockets() {
 		s.Disconnect(close)
@@ -232,7 +299,8 @@ func (n *Namespace) inAnyLocked(rooms []string, s *Socket) bool {
 	return false
 }
 
-// broadcast encodes event once and queues it to every selected socket.
+// broadcast encodes event once, queues it to every selected local socket
+// and hands the same encoding to the other nodes.
 func (n *Namespace) broadcast(o broadcastOpts, event string, args []any, _ func()) error {
 	if socketio.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
@@ -241,6 +309,13 @@ func (n *Namespace) broadcast(o broadcastOpts, event string, args []any, _ func(
 	if err != nil {
 		return err
 	}
+	n.deliverEncoded(o, data, atts)
+	return n.publish(o, data, atts)
+}
+
+// deliverEncoded queues an encoded event ([event, args...]) to the
+// selected local sockets, logging it for recovery when that is on.
+func (n *Namespace) deliverEncoded(o broadcastOpts, data []byte, atts [][]byte) {
 	if rec := n.srv.recovery; rec != nil && !o.volatile {
 		offset := rec.nextOffset()
 		data = appendOffset(data, offset)
@@ -252,11 +327,10 @@ func (n *Namespace) broadcast(o broadcastOpts, event string, args []any, _ func(
 		rec.log(n.name, offset, o, f)
 		n.eachLocked(o, func(s *Socket) { _ = s.conn.sess.Send(f...) })
 		n.mu.RUnlock()
-		return nil
+		return
 	}
 	p := &socketio.Packet{Type: packetType(true, atts), Namespace: n.name, Data: data, Attachments: atts}
 	n.deliver(o, frames(p))
-	return nil
 }
 
 // BroadcastRaw queues already encoded frames (see Encode) to the selected
@@ -279,17 +353,11 @@ func (n *Namespace) deliver(o broadcastOpts, f []engine.Frame) {
 	})
 }
 
-// broadcastWithAck sends event with one ack id to every selected socket; fn
-// is called once per answer. It returns the sockets it was sent to and the
-// ack id, which the caller drops from them when it stops waiting.
-func (n *Namespace) broadcastWithAck(o broadcastOpts, event string, args []any, fn func(*Socket, Args, error)) ([]*Socket, uint64, error) {
-	if socketio.IsReserved(event) {
-		return nil, 0, fmt.Errorf("%w: %q", ErrReservedEvent, event)
-	}
-	data, atts, err := encodeArgs(event, true, args)
-	if err != nil {
-		return nil, 0, err
-	}
+// sendWithAck sends an encoded event with one ack id to every selected
+// local socket; fn is called once per answer. It returns the sockets it was
+// sent to and the ack id, which the caller drops from them when it stops
+// waiting.
+func (n *Namespace) sendWithAck(o broadcastOpts, data []byte, atts [][]byte, fn func(*Socket, Args, error)) ([]*Socket, uint64) {
 	id := n.nextAckID()
 	f := frames(&socketio.Packet{Type: packetType(true, atts), Namespace: n.name, ID: id, HasID: true, Data: data, Attachments: atts})
 	ts := n.targets(o, nil)
@@ -310,5 +378,5 @@ func (n *Namespace) broadcastWithAck(o broadcastOpts, event string, args []any, 
 		}
 		sent = append(sent, s)
 	}
-	return sent, id, nil
+	return sent, id
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-rt/switchboard/bus"
 	"github.com/switchboard-rt/switchboard/edge/engine"
 )
 
@@ -47,6 +48,15 @@ type Config struct {
 	// RecoveryRunsMiddlewares runs namespace middlewares again on recovery
 	// (the reference skips them by default).
 	RecoveryRunsMiddlewares bool
+	// Adapter links the server to the other nodes of a cluster (bus/redis,
+	// bus/nats, bus/memory). Nil means the server runs alone.
+	Adapter bus.Adapter
+	// NodeID names this node when there is no Adapter (with one, the
+	// adapter's id is used). Empty means none.
+	NodeID string
+	// RequestTimeout bounds cluster requests (fetch sockets, join, leave,
+	// disconnect, broadcast acks) whose context has no deadline. Zero means 5s.
+	RequestTimeout time.Duration
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
 	// Metrics observes the server. Nil means no metrics.
@@ -71,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDisconnection <= 0 {
 		c.MaxDisconnection = 2 * time.Minute
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -24,6 +24,10 @@ type Namespace struct {
 	onConnect   []func(*Socket)
 	handlers    map[string]Handler
 	parent      *Namespace // the dynamic namespace group this one was created from
+	serverSide  map[string]ServerSideHandler
+
+	link     atomic.Pointer[link] // nil while the server runs alone
+	interest interest
 
 	mu      sync.RWMutex
 	sockets map[string]*Socket
@@ -96,6 +100,7 @@ func (n *Namespace) add(s *Socket, rooms []string) {
 	n.sockets[s.id] = s
 	n.addToRoomsLocked(s, rooms)
 	n.mu.Unlock()
+	n.flushInterest()
 }
 
 // addRestored registers a restored socket and queues what it missed, under
@@ -106,6 +111,7 @@ func (n *Namespace) addRestored(s *Socket, rooms []string, rec *recovery) {
 	n.sockets[s.id] = s
 	n.addToRoomsLocked(s, rooms)
 	n.mu.Unlock()
+	n.flushInterest()
 }
 
 func (n *Namespace) remove(s *Socket, rooms []string) {
@@ -115,6 +121,7 @@ func (n *Namespace) remove(s *Socket, rooms []string) {
 	}
 	n.removeFromRoomsLocked(s, rooms)
 	n.mu.Unlock()
+	n.flushInterest()
 }
 
 func (n *Namespace) addToRooms(s *Socket, rooms []string) {
@@ -124,6 +131,7 @@ func (n *Namespace) addToRooms(s *Socket, rooms []string) {
 	n.mu.Lock()
 	n.addToRoomsLocked(s, rooms)
 	n.mu.Unlock()
+	n.flushInterest()
 }
 
 // The index leaves out each socket's own room (its id): n.sockets serves
@@ -137,6 +145,7 @@ func (n *Namespace) addToRoomsLocked(s *Socket, rooms []string) {
 		if m == nil {
 			m = make(map[*Socket]struct{})
 			n.rooms[r] = m
+			n.roomChangedLocked(r, true)
 		}
 		m[s] = struct{}{}
 	}
@@ -149,6 +158,7 @@ func (n *Namespace) removeFromRooms(s *Socket, rooms []string) {
 	n.mu.Lock()
 	n.removeFromRoomsLocked(s, rooms)
 	n.mu.Unlock()
+	n.flushInterest()
 }
 
 func (n *Namespace) removeFromRoomsLocked(s *Socket, rooms []string) {
@@ -160,6 +170,7 @@ func (n *Namespace) removeFromRoomsLocked(s *Socket, rooms []string) {
 			delete(m, s)
 			if len(m) == 0 {
 				delete(n.rooms, r)
+				n.roomChangedLocked(r, false)
 			}
 		}
 	}

@@ -107,11 +107,15 @@ func (srv *Server) Of(name string) *Namespace {
 		name = "/" + name
 	}
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
 	n := srv.nsps[name]
-	if n == nil {
+	created := n == nil
+	if created {
 		n = newNamespace(srv, name)
 		srv.nsps[name] = n
+	}
+	srv.mu.Unlock()
+	if created {
+		srv.attach(n)
 	}
 	return n
 }
@@ -149,12 +153,17 @@ func (srv *Server) lookup(name string) *Namespace {
 	for _, d := range dyn {
 		if d.re.MatchString(name) {
 			srv.mu.Lock()
-			if n = srv.nsps[name]; n == nil {
+			n = srv.nsps[name]
+			created := n == nil
+			if created {
 				n = newNamespace(srv, name)
 				n.parent = d.parent
 				srv.nsps[name] = n
 			}
 			srv.mu.Unlock()
+			if created {
+				srv.attach(n)
+			}
 			return n
 		}
 	}
@@ -180,6 +189,7 @@ func (srv *Server) Sessions() int { return srv.eng.Len() }
 // there is one), and waits for the connection goroutines or ctx.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	err := srv.eng.Shutdown(ctx)
+	srv.detachAll()
 	if srv.recovery != nil {
 		srv.recovery.stop()
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -117,32 +118,58 @@ func (g *Gateway) cmdEmit(m *nats.Msg) {
 		op = op.Volatile()
 	}
 	if c.AckTimeoutMS <= 0 {
+		// Matched counts this node's recipients: a plain emit is handed to
+		// the other nodes without waiting for them.
 		matched := len(op.Sockets())
 		if err := op.Emit(c.Event, args); err != nil {
-			g.respondError(m, name, contract.CodeBadRequest, err.Error())
+			g.respondError(m, name, errorCode(err), err.Error())
 			return
 		}
 		g.respond(m, name, contract.CommandReply{OK: true, Matched: matched, MissingNodes: []string{}}, "")
 		return
 	}
 	timeout := min(time.Duration(c.AckTimeoutMS)*time.Millisecond, maxCommandAckTimeout)
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
+	g.async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		var acks []contract.Ack
-		sent, err := op.EmitWithAckEach(ctx, func(s *edge.Socket, a edge.Args) {
-			acks = append(acks, contract.Ack{SID: s.ID(), Args: a.JSON(), Attachments: a.Attachments()})
+		res, err := op.EmitWithAckEach(ctx, func(s *edge.Socket, a edge.Args) {
+			ack := contract.Ack{Args: a.JSON(), Attachments: a.Attachments()}
+			if s != nil {
+				ack.SID = s.ID()
+			}
+			acks = append(acks, ack)
 		}, c.Event, args)
-		if err != nil && err != edge.ErrAckTimeout {
-			g.respondError(m, name, contract.CodeBadRequest, err.Error())
+		if err != nil && !errors.Is(err, edge.ErrAckTimeout) {
+			g.respondError(m, name, errorCode(err), err.Error())
 			return
 		}
 		g.respond(m, name, contract.CommandReply{
-			OK: true, Matched: sent, Acks: acks, TimedOut: sent - len(acks), MissingNodes: []string{},
+			OK: true, Matched: res.Sent, Acks: acks, TimedOut: res.Sent - res.Answered, MissingNodes: res.Missing,
 		}, "")
+	})
+}
+
+// async runs a command that waits for the cluster on its own goroutine, so
+// that one slow command does not hold up the subscription's others.
+func (g *Gateway) async(fn func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		fn()
 	}()
+}
+
+func (g *Gateway) requestContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
+}
+
+// errorCode maps an edge error to a reply code.
+func errorCode(err error) string {
+	if errors.Is(err, edge.ErrCluster) {
+		return contract.CodeUnavailable
+	}
+	return contract.CodeBadRequest
 }
 
 func (g *Gateway) cmdRooms(join bool) nats.MsgHandler {
@@ -167,16 +194,35 @@ func (g *Gateway) cmdRooms(join bool) nats.MsgHandler {
 		if !ok {
 			return
 		}
-		socks := op.Sockets()
-		for _, s := range socks {
+		g.async(func() {
+			ctx, cancel := g.requestContext()
+			defer cancel()
+			var matched int
+			var res edge.ClusterResult
+			var err error
 			if join {
-				s.Join(rooms...)
+				matched, res, err = op.SocketsJoin(ctx, rooms...)
 			} else {
-				s.Leave(rooms...)
+				matched, res, err = op.SocketsLeave(ctx, rooms...)
 			}
-		}
-		g.respond(m, name, contract.CommandReply{OK: true, Matched: len(socks), MissingNodes: []string{}}, "")
+			g.commandReply(m, name, matched, res, err)
+		})
 	}
+}
+
+func (g *Gateway) commandReply(m *nats.Msg, name string, matched int, res edge.ClusterResult, err error) {
+	if err != nil {
+		g.respondError(m, name, errorCode(err), err.Error())
+		return
+	}
+	g.respond(m, name, contract.CommandReply{OK: true, Matched: matched, MissingNodes: missing(res)}, "")
+}
+
+func missing(res edge.ClusterResult) []string {
+	if res.Missing == nil {
+		return []string{}
+	}
+	return res.Missing
 }
 
 func (g *Gateway) cmdDisconnect(m *nats.Msg) {
@@ -189,11 +235,12 @@ func (g *Gateway) cmdDisconnect(m *nats.Msg) {
 	if !ok {
 		return
 	}
-	socks := op.Sockets()
-	for _, s := range socks {
-		s.Disconnect(c.Close)
-	}
-	g.respond(m, name, contract.CommandReply{OK: true, Matched: len(socks), MissingNodes: []string{}}, "")
+	g.async(func() {
+		ctx, cancel := g.requestContext()
+		defer cancel()
+		matched, res, err := op.DisconnectSockets(ctx, c.Close)
+		g.commandReply(m, name, matched, res, err)
+	})
 }
 
 func (g *Gateway) cmdSockets(m *nats.Msg) {
@@ -206,14 +253,27 @@ func (g *Gateway) cmdSockets(m *nats.Msg) {
 	if !ok {
 		return
 	}
-	socks := op.Sockets()
-	out := make([]contract.SocketInfo, 0, len(socks))
-	for _, s := range socks {
-		data := socketData(s)
-		if data == nil {
-			data = json.RawMessage("{}")
+	g.async(func() {
+		ctx, cancel := g.requestContext()
+		defer cancel()
+		socks, res, err := op.FetchSockets(ctx)
+		if err != nil && len(socks) == 0 {
+			g.respondError(m, name, errorCode(err), err.Error())
+			return
 		}
-		out = append(out, contract.SocketInfo{SID: s.ID(), Node: g.cfg.Node, Rooms: s.Rooms(), Data: data, User: s.User()})
-	}
-	g.respond(m, name, contract.SocketsReply{Sockets: out, MissingNodes: []string{}}, "")
+		out := make([]contract.SocketInfo, 0, len(socks))
+		for _, s := range socks {
+			data := s.Data
+			if len(data) == 0 || string(data) == "null" {
+				data = json.RawMessage("{}")
+			}
+			node := s.Node
+			if node == "" {
+				node = g.cfg.Node // an edge running without a cluster adapter
+			}
+			out = append(out, contract.SocketInfo{SID: s.ID, Node: node, Rooms: s.Rooms, Data: data, User: s.User})
+		}
+		miss := missing(res)
+		g.respond(m, name, contract.SocketsReply{Sockets: out, Partial: len(miss) > 0 || err != nil, MissingNodes: miss}, "")
+	})
 }

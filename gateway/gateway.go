@@ -31,6 +31,9 @@ type Config struct {
 	AuthNamespaces []string
 	// ServiceNamespaces route their events to NATS; empty means all.
 	ServiceNamespaces []string
+	// RequestTimeout bounds the cluster requests behind commands (join,
+	// leave, disconnect, sockets). Zero means 5s.
+	RequestTimeout time.Duration
 	// Queue is the queue group of the edges for commands. Zero means "switchboard-edges".
 	Queue string
 	// Logger receives diagnostics. Nil discards them.
@@ -92,6 +95,9 @@ func New(srv *edge.Server, nc *nats.Conn, cfg Config) (*Gateway, error) {
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = 10 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
 	}
 	if cfg.AuthTimeout <= 0 {
 		cfg.AuthTimeout = 5 * time.Second
