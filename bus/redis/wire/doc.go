@@ -13,6 +13,10 @@
 //     DecodeResponse), JSON or msgpack as the reference adapter writes them. Decoders tell the two
 //     apart by the first byte: '{' is JSON, anything else msgpack.
 //
+// Three keys are Switchboard extensions, which Node peers ignore: "uid" in a response (the
+// answering node), "matched" in the answer to a join/leave/disconnect request carrying a
+// requestId, and "user" in a fetched socket (Response.UID, Response.Matched, SocketInfo.User).
+//
 // It is pure: no I/O, no goroutines. Subscribing, counting NUMSUB, timeouts and answering belong to
 // the Redis adapter built on it. Functions are safe for concurrent use; results never alias their
 // input.

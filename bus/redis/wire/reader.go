@@ -381,7 +381,7 @@ var fieldBits = func() map[string]uint32 {
 	for i, k := range []string{
 		"uid", "requestId", "type", "opts", "rooms", "close", "data", "packet", "sid", "room", "nsp",
 		"id", "sockets", "clientCount", "handshake", "except", "flags", "volatile", "compress",
-		"local", "broadcast", "binary", "timeout",
+		"local", "broadcast", "binary", "timeout", "matched", "user",
 	} {
 		m[k] = 1 << i
 	}

@@ -127,6 +127,14 @@ func DecodeResponse(b []byte) (Response, error) {
 			s.Type = RequestType(t)
 		case "requestId":
 			s.RequestID, err = r.optString("requestId")
+		case "uid":
+			s.UID, err = r.optString("uid")
+		case "matched":
+			var m int64
+			if m, err = r.integer("matched", 0, math.MaxInt32); err == nil {
+				mi := int(m)
+				s.Matched = &mi
+			}
 		case "sockets":
 			err = r.sockets(&s)
 		case "rooms":
@@ -236,6 +244,8 @@ func (r *reader) socket(si *SocketInfo, atts *[][]byte) error {
 			si.Rooms, err = r.rooms("socket rooms")
 		case "data":
 			si.Data, _, err = r.rawValue(atts)
+		case "user":
+			si.User, err = r.optString("socket user")
 		default:
 			_, err = r.skip("socket", 1)
 		}
@@ -368,9 +378,10 @@ func writeRequest(w fieldWriter, q *Request) error {
 
 // EncodeResponse encodes s in the encoding the reference adapter uses: msgpack for BROADCAST_ACK,
 // JSON for the others — unless s carries Attachments, which only msgpack can carry. Keys are
-// written in the reference order type (when not zero), requestId, sockets (Sockets when not nil,
-// else SocketIDs when not nil), rooms (when not nil), clientCount (BROADCAST_CLIENT_COUNT, or when not 0), data
-// and packet (when not nil). Errors wrap ErrInvalidData.
+// written in the reference order type (when not zero), requestId, uid (when not empty), sockets
+// (Sockets when not nil, else SocketIDs when not nil), rooms (when not nil), clientCount
+// (BROADCAST_CLIENT_COUNT, or when not 0), matched (when not nil), data and packet (when not
+// nil). Errors wrap ErrInvalidData.
 func EncodeResponse(s *Response) ([]byte, error) {
 	if s.Sockets != nil && s.SocketIDs != nil {
 		return nil, invalid("a response has Sockets or SocketIDs, not both")
@@ -394,9 +405,11 @@ func writeResponse(w fieldWriter, s *Response) error {
 	has := [...]bool{
 		s.Type != 0,
 		true,
+		s.UID != "",
 		s.Sockets != nil || s.SocketIDs != nil,
 		s.Rooms != nil,
 		s.Type == BroadcastClientCount || s.ClientCount != 0,
+		s.Matched != nil,
 		s.Data != nil,
 		s.Packet != nil,
 	}
@@ -414,26 +427,34 @@ func writeResponse(w fieldWriter, s *Response) error {
 	w.key("requestId")
 	w.str(s.RequestID)
 	if has[2] {
+		w.key("uid")
+		w.str(s.UID)
+	}
+	if has[3] {
 		w.key("sockets")
 		if err := writeSockets(w, s); err != nil {
 			return err
 		}
 	}
-	if has[3] {
+	if has[4] {
 		w.key("rooms")
 		w.strs(s.Rooms)
 	}
-	if has[4] {
+	if has[5] {
 		w.key("clientCount")
 		w.int(int64(s.ClientCount))
 	}
-	if has[5] {
+	if has[6] {
+		w.key("matched")
+		w.int(int64(*s.Matched))
+	}
+	if has[7] {
 		w.key("data")
 		if err := w.raw(s.Data, s.Attachments); err != nil {
 			return err
 		}
 	}
-	if has[6] {
+	if has[8] {
 		w.key("packet")
 		if err := w.raw(s.Packet, s.Attachments); err != nil {
 			return err
@@ -458,6 +479,9 @@ func writeSockets(w fieldWriter, s *Response) error {
 		if si.Data != nil {
 			n++
 		}
+		if si.User != "" {
+			n++
+		}
 		w.mapLen(n)
 		w.key("id")
 		w.str(si.ID)
@@ -474,6 +498,10 @@ func writeSockets(w fieldWriter, s *Response) error {
 			if err := w.raw(si.Data, s.Attachments); err != nil {
 				return err
 			}
+		}
+		if si.User != "" {
+			w.key("user")
+			w.str(si.User)
 		}
 		w.endMap()
 	}

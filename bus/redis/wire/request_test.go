@@ -87,6 +87,12 @@ var responseSamples = []struct {
 	{"legacy SOCKETS (0)", `{"requestId":"r1","sockets":["a","b"]}`, Response{RequestID: "r1", SocketIDs: []string{"a", "b"}}},
 	{"fetchSockets, none", `{"requestId":"r1","sockets":[]}`, Response{RequestID: "r1", Sockets: []SocketInfo{}}},
 	{"legacy join ack", `{"requestId":"r2"}`, Response{RequestID: "r2"}},
+	// Switchboard extensions: the answering node's uid, the matched count of a join/leave/disconnect
+	// request carrying a requestId, and the user of a fetched socket.
+	{"switchboard join answer", `{"requestId":"r3","uid":"sb-1","matched":0}`,
+		Response{RequestID: "r3", UID: "sb-1", Matched: new(int)}},
+	{"switchboard fetch answer", `{"requestId":"r4","uid":"sb-1","sockets":[{"id":"s1","rooms":["s1"],"data":null,"user":"alice"}]}`,
+		Response{RequestID: "r4", UID: "sb-1", Sockets: []SocketInfo{{ID: "s1", Rooms: []string{"s1"}, Data: json.RawMessage(`null`), User: "alice"}}}},
 }
 
 func TestResponseSamples(t *testing.T) {
@@ -220,5 +226,16 @@ func TestRequestJSONDetails(t *testing.T) {
 	}
 	if _, err := DecodeRequest([]byte(`{"type":1,"type":1}`)); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("duplicate key: %v", err)
+	}
+}
+
+func TestResponseExtensionErrors(t *testing.T) {
+	for _, in := range []string{
+		`{"requestId":"r","matched":-1}`, `{"requestId":"r","matched":"2"}`, `{"requestId":"r","uid":1}`,
+		`{"requestId":"r","matched":1,"matched":2}`, `{"requestId":"r","sockets":[{"id":"a","user":5}]}`,
+	} {
+		if s, err := DecodeResponse([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeResponse(%s) = %+v, %v, want ErrMalformed", in, s, err)
+		}
 	}
 }

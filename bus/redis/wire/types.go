@@ -122,6 +122,9 @@ type SocketInfo struct {
 	Handshake json.RawMessage // the handshake object as JSON (headers, time, address, ..., auth)
 	Rooms     []string
 	Data      json.RawMessage // socket.data as JSON; nil when absent
+	// User is the socket's authenticated user, a Switchboard extension ("user", written when
+	// not empty; Node peers ignore it and never send it).
+	User string
 }
 
 // Response is a message of the response channels. One struct covers every shape:
@@ -133,15 +136,24 @@ type SocketInfo struct {
 //	SERVER_SIDE_EMIT        Type 6, RequestID, Data (the first ack argument)
 //	BROADCAST_CLIENT_COUNT  Type 8, RequestID, ClientCount
 //	BROADCAST_ACK           Type 9, RequestID, Packet (the client's first ack argument)
+//	join/leave/disconnect   RequestID, UID, Matched (Switchboard extension, see UID)
 type Response struct {
 	// Type is set only by SERVER_SIDE_EMIT, BROADCAST_CLIENT_COUNT and BROADCAST_ACK responses;
 	// zero (which no response uses as such) means the message carries none.
-	Type        RequestType
-	RequestID   string
+	Type      RequestType
+	RequestID string
+	// UID is the answering node's uid, a Switchboard extension ("uid", written when not empty):
+	// Switchboard nodes name themselves in their answers so that a requester knows which nodes
+	// answered. Node peers ignore the key and never send it.
+	UID         string
 	Sockets     []SocketInfo // REMOTE_FETCH
 	SocketIDs   []string     // SOCKETS (legacy): sockets as plain ids
 	Rooms       []string     // ALL_ROOMS
 	ClientCount int          // BROADCAST_CLIENT_COUNT
+	// Matched is the number of sockets a REMOTE_JOIN/LEAVE/DISCONNECT request carrying a
+	// requestId matched on the answering node, a Switchboard extension ("matched", written when
+	// not nil). Node peers never answer such requests.
+	Matched *int
 	// Data is SERVER_SIDE_EMIT's first ack argument as JSON; nil when absent.
 	Data json.RawMessage
 	// Packet is BROADCAST_ACK's first ack argument as one JSON value (not an array); nil when
