@@ -2,7 +2,7 @@
 GO ?= go
 JS_DIRS := itest/js
 
-.PHONY: dev test unit js fmt lint bench fuzz official
+.PHONY: dev test unit js fmt lint bench fuzz official cluster-up cluster-down
 
 dev:
 	$(GO) run ./cmd/switchboard dev
@@ -36,3 +36,10 @@ fuzz:
 # Needs local copies of the two protocol repositories; see docs/conformance.md.
 official:
 	scripts/run-official.sh $(ENGINE_IO_PROTOCOL) $(SOCKET_IO_PROTOCOL)
+
+# A local cluster of loopback processes (NATS, Redis, 3 edges, HAProxy, the chat service).
+cluster-up:
+	scripts/cluster.sh up $(N)
+
+cluster-down:
+	scripts/cluster.sh down
