@@ -172,3 +172,43 @@ type SocketsReply struct {
 	MissingNodes []string     `json:"missing_nodes"`
 	Error        *Error       `json:"error,omitempty"`
 }
+
+// PresenceQuery is P.cmd.presence: the members of namespace NS, or of Room
+// in it, or the sockets of User; one page of at most Limit (default 100,
+// at most 1000), continued with the previous reply's Next as Cursor.
+type PresenceQuery struct {
+	NS     string `json:"ns"`
+	Room   string `json:"room,omitempty"`
+	User   string `json:"user,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// PresenceMember is one socket in a presence reply or event.
+type PresenceMember struct {
+	SID  string          `json:"sid"`
+	Node string          `json:"node"`
+	Data json.RawMessage `json:"data"`
+	User string          `json:"user,omitempty"`
+}
+
+// PresenceReply answers P.cmd.presence: the counts of the whole selection
+// and one page of members.
+type PresenceReply struct {
+	Count   int64            `json:"count"`
+	Users   int64            `json:"users"`
+	Members []PresenceMember `json:"members"`
+	Next    string           `json:"next,omitempty"`
+	Error   *Error           `json:"error,omitempty"`
+}
+
+// PresenceEvent is a message of P.presence.<ns>.<room> (Action "join" or
+// "leave", with SID, Node, Data, User) or of P.user.<ns> (Action "online"
+// or "offline", with User and Node).
+type PresenceEvent struct {
+	Action string          `json:"action"`
+	SID    string          `json:"sid,omitempty"`
+	Node   string          `json:"node"`
+	Data   json.RawMessage `json:"data,omitempty"`
+	User   string          `json:"user,omitempty"`
+}

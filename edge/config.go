@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-rt/switchboard/bus"
 	"github.com/switchboard-rt/switchboard/edge/engine"
+	"github.com/switchboard-rt/switchboard/presence"
 )
 
 // Config configures a Server. The zero value works; each field states its default.
@@ -51,6 +52,10 @@ type Config struct {
 	// Adapter links the server to the other nodes of a cluster (bus/redis,
 	// bus/nats, bus/memory). Nil means the server runs alone.
 	Adapter bus.Adapter
+	// Presence, when set, receives every socket's namespace membership,
+	// rooms, data and user, for cluster-wide presence (presence/redis,
+	// presence/memory). Nil means none.
+	Presence presence.Tracker
 	// NodeID names this node when there is no Adapter (with one, the
 	// adapter's id is used). Empty means none.
 	NodeID string

@@ -182,6 +182,7 @@ func (c *conn) connect(name string, auth []byte) {
 	} else {
 		nsp.add(s, rooms)
 	}
+	s.trackConnect(rooms)
 
 	reply := make([]byte, 0, 64)
 	reply = append(reply, `{"sid":"`...)

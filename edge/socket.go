@@ -95,6 +95,7 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	s.trackIdentity()
 }
 
 // On registers the handler of event, replacing any previous one.
@@ -151,6 +152,7 @@ func (s *Socket) Join(rooms ...string) {
 	}
 	s.mu.Unlock()
 	s.nsp.addToRooms(s, added)
+	s.trackJoin(added)
 }
 
 // Leave removes the socket from rooms.
@@ -165,6 +167,7 @@ func (s *Socket) Leave(rooms ...string) {
 	}
 	s.mu.Unlock()
 	s.nsp.removeFromRooms(s, removed)
+	s.trackLeave(removed)
 }
 
 // Emit sends an event to this client. Arguments are encoded as JSON;
@@ -386,6 +389,7 @@ func (s *Socket) onClose(reason string) {
 	s.mu.Unlock()
 
 	s.nsp.remove(s, rooms)
+	s.trackDisconnect()
 	if rec := s.nsp.srv.recovery; rec != nil && recoverable(reason) {
 		rec.persist(s, rooms, data, user)
 	}
@@ -417,6 +421,7 @@ func (s *Socket) SetUser(id string) {
 	s.mu.Lock()
 	s.user = id
 	s.mu.Unlock()
+	s.trackIdentity()
 }
 
 func (s *Socket) safelyNoDisconnect(fn func()) {

@@ -23,6 +23,7 @@ func (g *Gateway) subscribeCommands() error {
 		"leave":      g.cmdRooms(false),
 		"disconnect": g.cmdDisconnect,
 		"sockets":    g.cmdSockets,
+		"presence":   g.cmdPresence,
 	}
 	for name, h := range handlers {
 		sub, err := g.nc.QueueSubscribe(g.subj.Command(name), g.cfg.Queue, h)

@@ -42,7 +42,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		}
 		return &usageError{err: err, cmd: cmd}
 	}
-	cmds := []*cli.Command{devCommand(), edgeCommand(), emitCommand(), subCommand(), socketsCommand(), versionCommand()}
+	cmds := []*cli.Command{devCommand(), edgeCommand(), emitCommand(), subCommand(), socketsCommand(), presenceCommand(), versionCommand()}
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError
 	}

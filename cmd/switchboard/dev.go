@@ -74,11 +74,19 @@ func runDev(c *cli.Context) error {
 		return err
 	}
 	defer nc.Close()
+	sink := &presenceSink{}
+	tracker, _, err := newPresence("memory", "", cfg, "dev", logger, sink)
+	if err != nil {
+		ls.close()
+		return err
+	}
 	return runNode(c.Context, c.App.Writer, logger, cfg, ls, nodeOptions{
-		mode:   "dev",
-		checks: []check{{name: "nats", fn: nats.running}},
-		banner: []bannerLine{{label: "NATS", value: nats.url}},
-		nc:     nc,
-		nodeID: "dev",
+		mode:    "dev",
+		checks:  []check{{name: "nats", fn: nats.running}},
+		banner:  []bannerLine{{label: "NATS", value: nats.url}, {label: "Presence", value: "memory"}},
+		nc:      nc,
+		nodeID:  "dev",
+		tracker: tracker,
+		sink:    sink,
 	})
 }

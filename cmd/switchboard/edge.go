@@ -25,13 +25,19 @@ unreachable and keeps reconnecting. /healthz answers 200 while the process
 runs. Both, and /metrics, are on --addr, or on --admin-addr when set.
 
 --node-id names the node in the cluster (default: the host name and a
-random suffix).
+random suffix). A node id that a live node already uses is refused at
+start-up.
 
-The services gateway settings (--subject-prefix, --auth-namespace,
---auth-timeout, --ack-timeout, --request-timeout) and the presence settings
-are validated now and take effect once the NATS services gateway and
-presence are wired in. The fan-out adapter and Redis settings come with
-them.
+--adapter chooses how broadcasts and cluster requests reach the other
+edges: redis (default; Redis pub/sub in the wire format of
+@socket.io/redis-adapter, so Node.js socket.io servers with that adapter
+and @socket.io/redis-emitter publishers share the cluster), nats
+(interest-based subjects on the services NATS: a node receives only the
+broadcasts of rooms it has members of) or memory (this node alone).
+Cluster requests (fetch sockets, join/leave/disconnect, broadcast acks)
+wait at most --request-timeout and return partial results naming the
+nodes that did not answer. /readyz also fails while the adapter has lost
+its connection; subscriptions are restored when it comes back.
 
 SIGTERM or SIGINT drains: /readyz answers 503 (for --drain-delay), the
 node stops accepting, clients are disconnected with "server shutting
@@ -65,6 +71,7 @@ func runEdge(c *cli.Context) error {
 	} else if err := checkNodeID(nodeID); err != nil {
 		ck.bad(flagNodeID, "%v", err)
 	}
+	cc := parseClusterConfig(c, ck)
 	if err := ck.err(); err != nil {
 		return err
 	}
@@ -84,12 +91,35 @@ func runEdge(c *cli.Context) error {
 		return err
 	}
 	defer nc.Close()
+	adapter, collectors, err := newAdapter(c.Context, cc, cfg, nc, nodeID, logger)
+	if err != nil {
+		ls.close()
+		return err
+	}
+	quietRedis(logger)
+	sink := &presenceSink{}
+	tracker, pcollectors, err := newPresence(cc.Presence, cc.RedisURL, cfg, nodeID, logger, sink)
+	if err != nil {
+		_ = adapter.Close()
+		ls.close()
+		return err
+	}
+	collectors = append(collectors, pcollectors...)
+	banner := []bannerLine{{label: "NATS", value: redactURLs(natsURL)}, {label: "Node", value: nodeID}, {label: "Adapter", value: cc.Adapter}}
+	banner = append(banner, bannerLine{label: "Presence", value: cc.Presence})
+	if cc.needsRedis() {
+		banner = append(banner, bannerLine{label: "Redis", value: redactURLs(cc.RedisURL)})
+	}
 	return runNode(c.Context, c.App.Writer, logger, cfg, ls, nodeOptions{
-		mode:   "edge",
-		checks: []check{{name: "nats", fn: natsReady(nc)}},
-		banner: []bannerLine{{label: "NATS", value: redactURLs(natsURL)}, {label: "Node", value: nodeID}},
-		nc:     nc,
-		nodeID: nodeID,
+		mode:       "edge",
+		checks:     []check{{name: "nats", fn: natsReady(nc)}, {name: "adapter", fn: adapter.Ready}},
+		banner:     banner,
+		nc:         nc,
+		nodeID:     nodeID,
+		adapter:    adapter,
+		collectors: collectors,
+		tracker:    tracker,
+		sink:       sink,
 	})
 }
 

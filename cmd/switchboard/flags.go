@@ -157,7 +157,7 @@ func devFlags() []cli.Flag {
 }
 
 func edgeFlags() []cli.Flag {
-	return append(append(serverFlags(), natsAuthFlags()...),
+	return append(append(append(serverFlags(), natsAuthFlags()...), clusterFlags()...),
 		&cli.StringFlag{Name: flagNATSURL, Value: defaultNATSURL, EnvVars: env(flagNATSURL), Category: catNATS,
 			Usage: "`URL`s of the NATS cluster, comma-separated (nats://, tls://, ws:// or wss://)"},
 		&cli.StringFlag{Name: flagNodeID, EnvVars: env(flagNodeID), Category: catNATS,

@@ -19,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-rt/switchboard/bus"
 	"github.com/switchboard-rt/switchboard/edge"
 	"github.com/switchboard-rt/switchboard/gateway"
 	"github.com/switchboard-rt/switchboard/internal/metrics"
+	"github.com/switchboard-rt/switchboard/presence"
 )
 
 // socketIOPath is where the Socket.IO endpoint is mounted.
@@ -34,6 +36,16 @@ type nodeOptions struct {
 	banner []bannerLine // printed after the Socket.IO URL
 	nc     *nats.Conn   // the services bus
 	nodeID string
+	// adapter links the node to the other edges; nil runs it alone. The
+	// node closes it after the drain.
+	adapter bus.Adapter
+	// collectors are extra metrics to register (the adapter's).
+	collectors []prometheus.Collector
+	// tracker publishes the node's sockets to cluster-wide presence; nil:
+	// none. The node closes it after the drain.
+	tracker presence.Tracker
+	// sink receives the tracker's events for the gateway.
+	sink *presenceSink
 }
 
 type bannerLine struct{ label, value string }
@@ -88,8 +100,12 @@ func newRegistry(mode string) *prometheus.Registry {
 }
 
 // newEdgeServer builds the Socket.IO server for cfg.
-func newEdgeServer(cfg serverConfig, logger *slog.Logger, m edge.Metrics) *edge.Server {
+func newEdgeServer(cfg serverConfig, logger *slog.Logger, m edge.Metrics, opts nodeOptions) *edge.Server {
 	srv := edge.New(edge.Config{
+		Adapter:           opts.adapter,
+		Presence:          opts.tracker,
+		NodeID:            opts.nodeID,
+		RequestTimeout:    cfg.Services.RequestTimeout,
 		PingInterval:      cfg.PingInterval,
 		PingTimeout:       cfg.PingTimeout,
 		MaxHTTPBufferSize: cfg.MaxHTTPBufferSize,
@@ -169,9 +185,10 @@ func runNode(ctx context.Context, out io.Writer, logger *slog.Logger, cfg server
 
 func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOptions) (*node, error) {
 	reg := newRegistry(opts.mode)
+	reg.MustRegister(opts.collectors...)
 	n := &node{
 		cfg: cfg, opts: opts, logger: logger,
-		srv:    newEdgeServer(cfg, logger, metrics.New(reg)),
+		srv:    newEdgeServer(cfg, logger, metrics.New(reg), opts),
 		health: &health{checks: opts.checks},
 	}
 	if opts.nc != nil {
@@ -179,6 +196,7 @@ func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOpti
 			Prefix:            cfg.Services.SubjectPrefix,
 			Node:              opts.nodeID,
 			AckTimeout:        cfg.Services.AckTimeout,
+			RequestTimeout:    cfg.Services.RequestTimeout,
 			AuthTimeout:       cfg.Services.AuthTimeout,
 			AuthNamespaces:    cfg.Services.AuthNamespaces,
 			ServiceNamespaces: cfg.Services.ServiceNamespaces,
@@ -189,6 +207,9 @@ func newNode(logger *slog.Logger, cfg serverConfig, ls *listeners, opts nodeOpti
 			return nil, err
 		}
 		n.gw = gw
+		if opts.sink != nil {
+			opts.sink.attach(gw)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle(socketIOPath, n.srv)
@@ -222,7 +243,6 @@ func (n *node) announce(out io.Writer) {
 	printBanner(out, n.opts, main, admin)
 	n.logger.Info("serving", "mode", n.opts.mode, "socketio", httpURL(main, socketIOPath),
 		"admin", httpURL(admin, "/"), "namespaces", n.cfg.Namespaces, "pattern", patternString(n.cfg))
-	logDeferredSettings(n.logger, n.cfg)
 }
 
 // drain stops the node: /readyz turns 503 (for DrainDelay when delay is
@@ -243,9 +263,21 @@ func (n *node) drain(delay bool) {
 	if err := n.srv.Shutdown(ctx); err != nil {
 		n.logger.Warn("drain timed out: remaining connections cut", "err", err, "sessions", n.srv.Sessions())
 	}
+	if t := n.opts.tracker; t != nil {
+		// After the clients, before the gateway: the leaves of this node's
+		// members are published at once, not after its lease expires.
+		if err := t.Close(ctx); err != nil {
+			n.logger.Warn("presence: members not removed on shutdown", "err", err)
+		}
+	}
 	if n.gw != nil {
 		// After the clients: their disconnections still reach the services.
 		n.gw.Close()
+	}
+	if n.opts.adapter != nil {
+		if err := n.opts.adapter.Close(); err != nil {
+			n.logger.Warn("closing the cluster adapter", "err", err)
+		}
 	}
 	if err := <-mainDone; err != nil {
 		_ = main.Close()
@@ -274,13 +306,6 @@ func patternString(cfg serverConfig) string {
 		return ""
 	}
 	return cfg.NamespacePattern.String()
-}
-
-// logDeferredSettings says which settings are accepted but not used yet.
-func logDeferredSettings(logger *slog.Logger, cfg serverConfig) {
-	logger.Debug("settings used once the cluster adapters and presence are wired in",
-		"request_timeout", cfg.Services.RequestTimeout,
-		"presence_ttl", cfg.Presence.TTL, "presence_heartbeat", cfg.Presence.Heartbeat)
 }
 
 // printBanner tells a person where the node serves. Tests and scripts parse

@@ -104,21 +104,33 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error
 	if err != nil {
 		return r, err
 	}
-	trig, err := f.connect(ctx, rc.Clients, 1, nil, nopHandler{})
-	if err != nil {
-		return r, err
-	}
-	if len(got) == 0 || len(trig) == 0 {
+	if len(got) == 0 {
 		return r, errors.New("loadtest: clients failed to connect: " + f.errString())
+	}
+	tr := &trigger{
+		run: s, nsp: rc.Namespace, room: roomJSON, pl: pl, rate: cfg.Rate,
+	}
+	if cfg.TriggerNATS != "" {
+		nt, err := newNATSTrigger(cfg.TriggerNATS, orDefault(cfg.SubjectPrefix, "sb"), rc.Namespace, room)
+		if err != nil {
+			return r, err
+		}
+		defer nt.close()
+		tr.out = nt
+	} else {
+		trig, err := f.connect(ctx, rc.Clients, 1, nil, nopHandler{})
+		if err != nil {
+			return r, err
+		}
+		if len(trig) == 0 {
+			return r, errors.New("loadtest: trigger failed to connect: " + f.errString())
+		}
+		tr.out = clientTrigger{c: trig[0], nsp: rc.Namespace, room: roomJSON}
 	}
 	receivers := int64(len(got))
 	s.receivers.Store(receivers)
 	s.resume.Store((window - 1) * receivers)
-
-	tr := &trigger{
-		run: s, c: trig[0], nsp: rc.Namespace, room: roomJSON, pl: pl,
-		window: window * receivers, rate: cfg.Rate,
-	}
+	tr.window = window * receivers
 	ph, err := runPhases(ctx, rc.ServerPIDs, warmup, duration, func() {
 		s.measureFrom.Store(int64(time.Since(s.base)))
 	}, func() uint64 { return s.delivered.Load() }, tr.loop)
@@ -155,15 +167,41 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error
 // errTriggerLost reports that the server closed the trigger's connection.
 var errTriggerLost = errors.New("loadtest: trigger client disconnected")
 
-// trigger is the client that sends the broadcasts.
+// trigger paces the broadcasts and hands them to out.
 type trigger struct {
 	run    *broadcastRun
-	c      *client
+	out    triggerOut
 	nsp    string
 	room   []byte
 	pl     payload
 	window int64 // messages
 	rate   int
+}
+
+// triggerOut sends one broadcast whose payload append writes.
+type triggerOut interface {
+	send(payload func([]byte) []byte) error
+	done() <-chan struct{} // closed when the sender is lost
+}
+
+// clientTrigger broadcasts through a Socket.IO client's "broadcast" event.
+type clientTrigger struct {
+	c    *client
+	nsp  string
+	room []byte
+}
+
+func (t clientTrigger) done() <-chan struct{} { return t.c.done }
+
+func (t clientTrigger) send(payload func([]byte) []byte) error {
+	return t.c.emit(false, func(b []byte, _ int64) []byte {
+		b = appendEventHead(b, t.nsp, -1, "broadcast")
+		b = append(b, ',')
+		b = append(b, t.room...)
+		b = append(b, ',')
+		b = payload(b)
+		return append(b, ']')
+	})
 }
 
 // loop sends broadcasts until end (or ctx ends) and returns how many it sent
@@ -186,7 +224,7 @@ func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
 			return 0, err
 		}
 		select {
-		case <-t.c.done:
+		case <-t.out.done():
 			return 0, errTriggerLost
 		default:
 		}
@@ -196,7 +234,7 @@ func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
 				select {
 				case <-wait.C:
 				case <-ctx.Done():
-				case <-t.c.done:
+				case <-t.out.done():
 				}
 				continue
 			}
@@ -209,7 +247,7 @@ func (t *trigger) loop(ctx context.Context, end time.Time) (uint64, error) {
 				case <-s.kick:
 				case <-wait.C:
 				case <-ctx.Done():
-				case <-t.c.done:
+				case <-t.out.done():
 				}
 			}
 			s.waiting.Store(false)
@@ -231,12 +269,7 @@ func (t *trigger) send() error {
 	// Count it as sent first, so in-flight never goes negative when the
 	// first deliveries race the write's return.
 	s.sent.Add(1)
-	return t.c.emit(false, func(b []byte, _ int64) []byte {
-		b = appendEventHead(b, t.nsp, -1, "broadcast")
-		b = append(b, ',')
-		b = append(b, t.room...)
-		b = append(b, ',')
-		b = t.pl.append(b, int64(time.Since(s.base)), seq)
-		return append(b, ']')
+	return t.out.send(func(b []byte) []byte {
+		return t.pl.append(b, int64(time.Since(s.base)), seq)
 	})
 }

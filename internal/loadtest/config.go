@@ -80,6 +80,14 @@ type BroadcastConfig struct {
 	// payload, a JSON object holding the send time and a sequence number.
 	// Zero means 128.
 	PayloadSize int
+	// TriggerNATS, when set, sends the broadcasts from outside the
+	// Socket.IO servers instead of from a trigger client: a service
+	// publishing Switchboard's P.cmd.emit command ({"ns","rooms":[room],
+	// "event":"msg","args":[payload]}) to this NATS URL. The servers must be
+	// Switchboard edges connected to that NATS.
+	TriggerNATS string
+	// SubjectPrefix is the P of P.cmd.emit. Zero means "sb".
+	SubjectPrefix string
 }
 
 // AckConfig configures Ack.

@@ -59,6 +59,8 @@ func run(args []string) error {
 		duration = fs.Duration("duration", 10*time.Second, "broadcast, ack: measured time")
 		drain    = fs.Duration("drain", 5*time.Second, "broadcast, ack: wait for stragglers")
 		payload  = fs.Int("payload", 128, "broadcast, ack: payload size in bytes")
+		trigNATS = fs.String("trigger-nats", "", "broadcast: send the broadcasts as a service would, P.cmd.emit on this NATS URL (Switchboard edges only)")
+		prefix   = fs.String("subject-prefix", "sb", "broadcast: subject prefix P of P.cmd.emit with -trigger-nats")
 		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -112,6 +114,7 @@ func run(args []string) error {
 		report, err = loadtest.Broadcast(ctx, loadtest.BroadcastConfig{
 			Config: cfg, Room: *room, Rate: *bps, Window: *window,
 			Warmup: *warmup, Duration: *duration, Drain: *drain, PayloadSize: *payload,
+			TriggerNATS: *trigNATS, SubjectPrefix: *prefix,
 		})
 	case "ack":
 		report, err = loadtest.Ack(ctx, loadtest.AckConfig{
