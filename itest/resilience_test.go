@@ -2,8 +2,10 @@ package itest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,4 +123,26 @@ func metric(t *testing.T, base, key string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestNodeIDConflict: a second edge with the id of a live one is refused at
+// start-up, with both adapters.
+func TestNodeIDConflict(t *testing.T) {
+	for _, adapter := range clusterAdapters {
+		t.Run(adapter, func(t *testing.T) {
+			e := newEnv(t, adapter, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, binary, "edge", "--addr", freeAddr(t), "--node-id", e.edges[0].id,
+				"--nats-url", e.nats, "--redis-url", e.redis.URL(), "--adapter", adapter).CombinedOutput()
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("second edge with id %s: err %v (ctx %v)\n%s", e.edges[0].id, err, ctx.Err(), out)
+			}
+			if !strings.Contains(string(out), "already in use") {
+				t.Fatalf("no clear error:\n%s", out)
+			}
+			// The first one is unaffected.
+			e.waitReady(e.edges[0])
+		})
+	}
 }
