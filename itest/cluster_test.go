@@ -111,6 +111,11 @@ func TestClusterCommands(t *testing.T) {
 			next(t, clients[1], "news")
 			none(t, clients[2], "news", 200*time.Millisecond)
 
+			// Volatile: clients that can take it at once (all of them, idle) get it.
+			e.command("emit", map[string]any{"ns": "/chat", "rooms": []string{"quiet"}, "event": "v", "args": []any{}, "volatile": true}, &r)
+			next(t, clients[2], "v")
+			none(t, clients[0], "v", 100*time.Millisecond)
+
 			// One socket on another node, by id.
 			e.command("emit", map[string]any{"ns": "/chat", "sids": []string{sids[1]}, "event": "dm", "args": []any{1}}, &r)
 			next(t, clients[1], "dm")

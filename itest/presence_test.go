@@ -244,3 +244,58 @@ func TestPresenceNodeCrash(t *testing.T) {
 		t.Fatalf("members after shutdown: %+v (s2 %s)", r.Members, s2)
 	}
 }
+
+// TestPresenceRealClients: the official socket.io-client (default options:
+// polling, then the upgrade) on all three edges; counts and member lists
+// from P.cmd.presence; all gone once the clients disconnect.
+func TestPresenceRealClients(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node not found: .ci/run installs Node.js and the itest/js packages")
+	}
+	e, _ := presenceEnv(t)
+	args := []string{"interop/presence.mjs"}
+	users := []string{"ann", "bob", "ann", "cid", "bob", "ann"}
+	for i, u := range users {
+		args = append(args, "--client", e.edges[i%3].url(), u)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = "js"
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	var got struct{ SIDs []string }
+	if err := json.NewDecoder(stdout).Decode(&got); err != nil {
+		t.Fatalf("presence.mjs: %v; stderr: %s", err, stderr.String())
+	}
+	r := e.waitPresence(map[string]any{"ns": "/chat", "room": "general", "limit": 1000}, 6, 3)
+	want := map[string]string{}
+	for i, sid := range got.SIDs {
+		want[sid] = e.edges[i%3].id
+	}
+	for _, m := range r.Members {
+		if want[m.SID] != m.Node {
+			t.Errorf("member %+v: want node %q", m, want[m.SID])
+		}
+		delete(want, m.SID)
+	}
+	if len(want) != 0 {
+		t.Errorf("members missing: %v", want)
+	}
+	e.waitPresence(map[string]any{"ns": "/chat", "user": "ann"}, 3, 1)
+	_ = stdin.Close()
+	e.waitPresence(map[string]any{"ns": "/chat"}, 0, 0)
+}
