@@ -56,10 +56,13 @@ type wsReader struct {
 	buf    []byte // inline[:] or *pooled
 	r, w   int    // unread bytes are buf[r:w]
 	burst  bool   // the last read filled the buffer
-	onPing func(payload []byte)
-	msg    []byte // the fragmented message being assembled
-	msgOp  byte
-	inMsg  bool
+	// midFrame is set while a frame's payload is read through the buffer:
+	// an idle deadline then is not between messages.
+	midFrame bool
+	onPing   func(payload []byte)
+	msg      []byte // the fragmented message being assembled
+	msgOp    byte
+	inMsg    bool
 
 	// idleAfter, when set, bounds a wait for the next message: next then
 	// returns errIdle with the reader intact, so the caller can go on
@@ -94,7 +97,7 @@ func (rd *wsReader) need(n int) error {
 		rd.burst = rd.w == len(rd.buf)
 		if err != nil && rd.w-rd.r < n {
 			if rd.deadlineHit(err) {
-				if rd.w == rd.r && !rd.inMsg {
+				if rd.w == rd.r && !rd.inMsg && !rd.midFrame {
 					return errIdle // between messages: resumable
 				}
 				continue // in the middle of a frame: a slow sender, go on
@@ -245,6 +248,19 @@ func (rd *wsReader) payload(dst []byte) error {
 	k := copy(dst, rd.buf[rd.r:rd.w])
 	rd.r += k
 	if k == len(dst) {
+		return nil
+	}
+	if rest := dst[k:]; len(rest) <= len(rd.buf) {
+		// A small remainder goes through the buffer: the read that brings
+		// it may bring the client's next frames too, which then cost no
+		// syscall of their own.
+		rd.midFrame = true
+		err := rd.need(len(rest))
+		rd.midFrame = false
+		if err != nil {
+			return err
+		}
+		rd.r += copy(rest, rd.buf[rd.r:rd.w])
 		return nil
 	}
 	for rest := dst[k:]; len(rest) > 0; {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
+	"time"
 )
 
 // clientFrame builds a masked client frame.
@@ -178,4 +180,66 @@ func (c *loopConn) Read(p []byte) (int, error) {
 	n := copy(p, c.data)
 	c.data = c.data[n:]
 	return n, nil
+}
+
+// scriptConn is a net.Conn whose reads follow a script: each step returns
+// its bytes (at most chunk of them at a time) or its error.
+type scriptConn struct {
+	net.Conn
+	steps []scriptStep
+	chunk int
+}
+
+type scriptStep struct {
+	data []byte
+	err  error
+}
+
+func (c *scriptConn) Read(p []byte) (int, error) {
+	for len(c.steps) > 0 {
+		s := &c.steps[0]
+		if s.err != nil {
+			err := s.err
+			c.steps = c.steps[1:]
+			return 0, err
+		}
+		if len(s.data) == 0 {
+			c.steps = c.steps[1:]
+			continue
+		}
+		n := min(len(p), len(s.data), c.chunk)
+		copy(p, s.data[:n])
+		s.data = s.data[n:]
+		return n, nil
+	}
+	return 0, io.EOF
+}
+
+func (c *scriptConn) SetReadDeadline(time.Time) error { return nil }
+
+// A frame whose payload trickles in, with the idle deadline expiring in
+// the middle of it, is still read whole: the deadline is not between
+// messages there.
+func TestWSReaderTrickleAndDeadlineMidFrame(t *testing.T) {
+	msg := []byte(`42["echo",{"text":"hello world, a payload longer than one read","n":12345}]`)
+	frame := clientFrame(true, opText, msg)
+	next := clientFrame(true, opText, []byte("4next"))
+	for _, chunk := range []int{3, 100} { // trickling, and the deadline right after the header
+		conn := &scriptConn{chunk: chunk, steps: []scriptStep{
+			{data: frame[:20]},
+			{err: os.ErrDeadlineExceeded},
+			{data: append(append([]byte(nil), frame[20:]...), next...)},
+		}}
+		rd := newWSReader(conn, 1<<20, nil)
+		rd.idleAfter = time.Hour
+		data, _, err := rd.next()
+		if err != nil || !bytes.Equal(data, msg) {
+			t.Fatalf("chunk %d: first message: %q, %v", chunk, data, err)
+		}
+		rd.idle()
+		data, _, err = rd.next()
+		if err != nil || string(data) != "4next" {
+			t.Fatalf("chunk %d: second message: %q, %v", chunk, data, err)
+		}
+	}
 }
