@@ -91,12 +91,12 @@ func runEdge(c *cli.Context) error {
 		return err
 	}
 	defer nc.Close()
+	quietRedis(logger)
 	adapter, collectors, err := newAdapter(c.Context, cc, cfg, nc, nodeID, logger)
 	if err != nil {
 		ls.close()
 		return err
 	}
-	quietRedis(logger)
 	sink := &presenceSink{}
 	tracker, pcollectors, err := newPresence(cc.Presence, cc.RedisURL, cfg, nodeID, logger, sink)
 	if err != nil {
