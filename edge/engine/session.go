@@ -56,7 +56,7 @@ type Handshake struct {
 type Session struct {
 	srv       *Server
 	id        string
-	handshake *Handshake
+	handshake packedHandshake
 	recv      Receiver
 	recvMu    sync.Mutex // serialises deliveries from POSTs and the WebSocket reader
 
@@ -102,7 +102,7 @@ func newSession(srv *Server, transport string, hs *Handshake) *Session {
 	s := &Session{
 		srv:       srv,
 		id:        NewID(),
-		handshake: hs,
+		handshake: packHandshake(hs),
 		transport: transport,
 		recv:      nopReceiver{},
 		done:      make(chan struct{}),
@@ -116,8 +116,9 @@ func newSession(srv *Server, transport string, hs *Handshake) *Session {
 // ID returns the session id (the secret Engine.IO sid).
 func (s *Session) ID() string { return s.id }
 
-// Handshake returns the request that opened the session. It must not be modified.
-func (s *Session) Handshake() *Handshake { return s.handshake }
+// Handshake returns the request that opened the session, a new copy on each
+// call (nil for a sink opened without one).
+func (s *Session) Handshake() *Handshake { return s.handshake.unpack() }
 
 // Transport returns the current transport name.
 func (s *Session) Transport() string {
