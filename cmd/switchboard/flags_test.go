@@ -56,6 +56,11 @@ func TestInvalidFlags(t *testing.T) {
 		{"edge node id", []string{"--node-id", "a.b"}, []string{`--node-id: "a.b": a node id is 1 to 64 letters`}, true},
 		{"edge ping timeout", []string{"--ping-timeout", "0"}, []string{"--ping-timeout: must be greater than zero"}, true},
 		{"edge demo still validated", []string{"--namespace", "x"}, []string{`namespace "x" must start with /`}, true},
+		{"edge adapter", []string{"--adapter", "kafka"}, []string{`--adapter: must be one of redis, nats, memory, got "kafka"`}, true},
+		{"edge presence store", []string{"--presence", "etcd"}, []string{`--presence: must be redis or memory, got "etcd"`}, true},
+		{"edge redis url scheme", []string{"--redis-url", "http://127.0.0.1:6379"}, []string{`--redis-url: scheme must be redis://, rediss:// or unix://`}, true},
+		{"edge redis url host", []string{"--redis-url", "redis://"}, []string{`--redis-url: no host in "redis://"`}, true},
+		{"edge redis key", []string{"--redis-key", "a#b"}, []string{`--redis-key: must be non-empty and without '#'`}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
