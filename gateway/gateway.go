@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,13 +74,19 @@ type Gateway struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]*pendingEvent
-	closed  bool
-	wg      sync.WaitGroup
+	// expiries lists the pending events' deadlines in the order sent;
+	// entries before expHead are done.
+	expiries  []expiry
+	expHead   int
+	stop      chan struct{}
+	subjects  sync.Map // eventKey → the event's subject string
+	nSubjects atomic.Int64
+	closed    bool
+	wg        sync.WaitGroup
 }
 
 type pendingEvent struct {
-	e     *edge.Event
-	timer *time.Timer
+	e *edge.Event
 }
 
 // New attaches a gateway to srv over nc. Close it before closing nc.
@@ -118,6 +125,7 @@ func New(srv *edge.Server, nc *nats.Conn, cfg Config) (*Gateway, error) {
 		subj:    contract.Subjects{Prefix: cfg.Prefix},
 		inbox:   nats.NewInbox(),
 		pending: make(map[uint64]*pendingEvent),
+		stop:    make(chan struct{}),
 	}
 	sub, err := nc.Subscribe(g.inbox+".*", g.onReply)
 	if err != nil {
@@ -132,8 +140,32 @@ func New(srv *edge.Server, nc *nats.Conn, cfg Config) (*Gateway, error) {
 	srv.OnConnection(g.onConnect)
 	srv.OnDisconnect(g.onDisconnect)
 	srv.OnAny(g.onEvent)
+	g.wg.Add(1)
+	go g.sweepLoop()
 	return g, nil
 }
+
+type eventKey struct{ ns, event string }
+
+// eventSubject returns P.ev.<ns>.<event>, built once per pair: a client's
+// events name few distinct pairs, and building one costs allocations.
+// The cache is bounded: past maxCachedSubjects pairs, subjects are built
+// each time (a client sending random event names cannot grow it).
+func (g *Gateway) eventSubject(ns, event string) string {
+	k := eventKey{ns, event}
+	if v, ok := g.subjects.Load(k); ok {
+		return v.(string)
+	}
+	s := g.subj.Event(ns, event)
+	if g.nSubjects.Load() < maxCachedSubjects {
+		if _, loaded := g.subjects.LoadOrStore(k, s); !loaded {
+			g.nSubjects.Add(1)
+		}
+	}
+	return s
+}
+
+const maxCachedSubjects = 4096
 
 // Node returns the node id the gateway reports.
 func (g *Gateway) Node() string { return g.cfg.Node }
@@ -156,9 +188,9 @@ func (g *Gateway) Close() {
 	g.pending = map[uint64]*pendingEvent{}
 	g.mu.Unlock()
 	for _, p := range pend {
-		p.timer.Stop()
 		ackError(p.e, contract.CodeUnavailable, "edge shutting down")
 	}
+	close(g.stop)
 	g.wg.Wait()
 }
 
@@ -193,7 +225,7 @@ func (g *Gateway) onEvent(e *edge.Event) {
 		g.fail(e, contract.CodeTooLarge, fmt.Sprintf("event of %d bytes exceeds the NATS max payload of %d", len(body), g.nc.MaxPayload()))
 		return
 	}
-	subject := g.subj.Event(ns, e.Name)
+	subject := g.eventSubject(ns, e.Name)
 	if !e.WantsAck() {
 		if err := g.nc.Publish(subject, body); err != nil {
 			g.cfg.Metrics.Event(contract.CodeUnavailable)
@@ -215,17 +247,11 @@ func (g *Gateway) onEvent(e *edge.Event) {
 	}
 	g.next++
 	id := g.next
-	p := &pendingEvent{e: e}
-	p.timer = time.AfterFunc(g.cfg.AckTimeout, func() {
-		if g.take(id) != nil {
-			g.fail(e, contract.CodeTimeout, "service did not answer in "+g.cfg.AckTimeout.String())
-		}
-	})
-	g.pending[id] = p
+	g.pending[id] = &pendingEvent{e: e}
+	g.expiries = append(g.expiries, expiry{id: id, at: time.Now().Add(g.cfg.AckTimeout)})
 	g.mu.Unlock()
 	if err := g.nc.PublishRequest(subject, g.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
 		if g.take(id) != nil {
-			p.timer.Stop()
 			g.fail(e, contract.CodeUnavailable, err.Error())
 		}
 	}
@@ -249,7 +275,6 @@ func (g *Gateway) onReply(m *nats.Msg) {
 	if p == nil {
 		return // timed out already
 	}
-	p.timer.Stop()
 	if m.Header.Get("Status") == "503" {
 		g.fail(p.e, contract.CodeNoResponders, "no service handles "+p.e.Name)
 		return
