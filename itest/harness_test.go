@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -241,5 +240,3 @@ func (e *env) command(name string, body any, out any) {
 		e.t.Fatalf("sb.cmd.%s reply %s: %v", name, m.Data, err)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

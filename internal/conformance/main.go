@@ -37,12 +37,9 @@ func main() {
 		},
 	})
 	mux.Handle("/engine.io/", eng)
-	if h := socketIOHandler(); h != nil {
-		mux.Handle("/socket.io/", h)
-	}
+	mux.Handle("/socket.io/", socketIOHandler())
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	var listeners []net.Listener
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(*port)))
 		if err != nil {
@@ -51,7 +48,6 @@ func main() {
 			}
 			log.Fatal(err)
 		}
-		listeners = append(listeners, l)
 		go func() { _ = srv.Serve(l) }()
 	}
 	fmt.Printf("LISTENING %d\n", *port)

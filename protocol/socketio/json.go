@@ -196,7 +196,7 @@ type levels struct {
 }
 
 func (l *levels) set(depth int, on bool) {
-	w := &l.inline[0]
+	var w *uint64
 	if depth < 128 {
 		w = &l.inline[depth>>6]
 	} else {
