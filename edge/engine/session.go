@@ -94,6 +94,10 @@ type Session struct {
 	awaitingPong bool
 	graceUsed    bool
 
+	// writeDeadline is the write deadline last set on the WebSocket; only
+	// the goroutine holding s.writing touches it.
+	writeDeadline time.Time
+
 	closeOnce sync.Once
 	done      chan struct{}
 }

@@ -304,8 +304,15 @@ func (s *Session) writeFrames(nc net.Conn, frames []Frame) error {
 			bufPool.Put(bp)
 		}
 	}()
-	if err := nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
-		return err
+	// The write deadline is moved forward only when less than half of
+	// WriteTimeout is left: a busy connection pays for it (a poller timer
+	// update) every few seconds rather than on every write, and a write
+	// still cannot block for more than WriteTimeout.
+	if now, limit := time.Now(), s.srv.cfg.WriteTimeout; now.Add(limit / 2).After(s.writeDeadline) {
+		if err := nc.SetWriteDeadline(now.Add(limit)); err != nil {
+			return err
+		}
+		s.writeDeadline = now.Add(limit)
 	}
 	total := 0
 	for _, f := range frames {
