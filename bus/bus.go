@@ -172,3 +172,11 @@ type Adapter interface {
 	// Close detaches every namespace and releases the connection.
 	Close() error
 }
+
+// SocketIDTagger is implemented by adapters that route one-socket messages
+// to the node holding the socket alone: the edge starts the ids of its
+// sockets with the tag (its 3 bytes are the first 4 base64url characters of
+// the id), and the adapter routes a message for a socket id by them.
+type SocketIDTagger interface {
+	SocketIDTag() [3]byte
+}

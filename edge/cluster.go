@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rt/switchboard/bus"
+	"github.com/switchboard-rt/switchboard/edge/engine"
 	"github.com/switchboard-rt/switchboard/protocol/socketio"
 )
 
@@ -37,6 +38,15 @@ func (srv *Server) NodeID() string {
 		return srv.cfg.NodeID
 	}
 	return srv.cfg.Adapter.NodeID()
+}
+
+// newSocketID returns a socket id, starting with the adapter's tag when
+// it routes one-socket messages by it (bus.SocketIDTagger).
+func (srv *Server) newSocketID() string {
+	if t, ok := srv.cfg.Adapter.(bus.SocketIDTagger); ok {
+		return engine.NewTaggedID(t.SocketIDTag())
+	}
+	return engine.NewID()
 }
 
 // attach links a new namespace to the cluster. It runs without the

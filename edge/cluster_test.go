@@ -208,3 +208,24 @@ func testutilCheck(t *testing.T, ok func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// taggedAdapter is a memory adapter that asks for tagged socket ids.
+type taggedAdapter struct{ *memory.Adapter }
+
+func (taggedAdapter) SocketIDTag() [3]byte { return [3]byte{0xfb, 0xff, 0xbf} } // "-_-_"
+
+func TestSocketIDsCarryTheAdapterTag(t *testing.T) {
+	a, err := memory.NewHub().Join("T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, Config{Adapter: taggedAdapter{a}})
+	seen := map[string]bool{}
+	for range 3 {
+		sid := dial(t, srv).connect("/")
+		if len(sid) != 20 || !strings.HasPrefix(sid, "-_-_") || seen[sid] {
+			t.Fatalf("socket id %q: want 20 characters starting with the tag, unique", sid)
+		}
+		seen[sid] = true
+	}
+}

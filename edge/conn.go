@@ -140,7 +140,7 @@ func (c *conn) connect(name string, auth []byte) {
 	}
 	restored := s != nil
 	if !restored {
-		s = &Socket{id: engine.NewID(), nsp: nsp, conn: c, auth: auth}
+		s = &Socket{id: c.srv.newSocketID(), nsp: nsp, conn: c, auth: auth}
 		if c.srv.recovery != nil {
 			s.pid = engine.NewID()
 		}

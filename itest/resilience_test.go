@@ -89,6 +89,22 @@ func TestNATSInterest(t *testing.T) {
 	if got := metric(t, e.edges[2].url(), key) - before3; got != 0 {
 		t.Errorf("e3, without members of the room, received %v of its broadcasts", got)
 	}
+
+	// A one-socket emit goes to the node that holds the socket alone (its
+	// id carries the node's tag).
+	target, sid := e.client(1, "/chat")
+	before3 = metric(t, e.edges[2].url(), key)
+	for i := range n {
+		if err := pub.Emit("/chat", "broadcast", sid, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		next(t, target, "msg")
+	}
+	if got := metric(t, e.edges[2].url(), key) - before3; got != 0 {
+		t.Errorf("e3 received %v one-socket broadcasts meant for a socket of e2", got)
+	}
 }
 
 func status(url string) int {

@@ -17,7 +17,10 @@ import (
 	"github.com/switchboard-rt/switchboard/contract"
 )
 
-var _ bus.Adapter = (*Adapter)(nil)
+var (
+	_ bus.Adapter        = (*Adapter)(nil)
+	_ bus.SocketIDTagger = (*Adapter)(nil)
+)
 
 // ctlQueueLen is the capacity of the queues of requests and of control
 // messages (replies, heartbeats, probes).
@@ -30,7 +33,9 @@ type Adapter struct {
 	subj subjects
 	// replySubj is P.node.<id>.rep, where this node's requests are answered.
 	replySubj string
-	inst      uint64 // random id of this Adapter value, tells its own echo apart
+	inst      uint64  // random id of this Adapter value, tells its own echo apart
+	tag       [3]byte // start of this node's socket ids (owner.go)
+	tagTok    string
 	log       *slog.Logger
 	met       Metrics
 
@@ -75,6 +80,8 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 		cfg:     cfg,
 		nc:      cfg.Conn,
 		subj:    newSubjects(cfg.Prefix),
+		tag:     socketIDTag(cfg.NodeID),
+		tagTok:  tagToken(socketIDTag(cfg.NodeID)),
 		inst:    newInstance(),
 		log:     cfg.Logger.With("node", cfg.NodeID),
 		met:     cfg.Metrics,

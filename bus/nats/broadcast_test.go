@@ -145,9 +145,9 @@ func TestBroadcastExactlyOnce(t *testing.T) {
 func TestBroadcastOneSocket(t *testing.T) {
 	_, n := cluster(t, 3)
 	a, b, c := n[0], n[1], n[2]
-	c.join(t, sid("target"))
-	b.join(t, sid("other"), "room")
-	publish(t, a, &bus.Broadcast{Selector: bus.Selector{Rooms: []string{sid("target")}}, Message: bus.Message{Data: event("private")}})
+	c.join(t, sid("ctarget"))
+	b.join(t, sid("bother"), "room")
+	publish(t, a, &bus.Broadcast{Selector: bus.Selector{Rooms: []string{sid("ctarget")}}, Message: bus.Message{Data: event("private")}})
 	barrier(t, a, b, c)
 	if k := countName(c.local.broadcasts(), "private"); k != 1 {
 		t.Fatalf("owner got the private emit %d times", k)
@@ -155,8 +155,34 @@ func TestBroadcastOneSocket(t *testing.T) {
 	if k := countName(b.local.broadcasts(), "private"); k != 0 {
 		t.Fatal("another node delivered the private emit")
 	}
-	if b.met.get(b.met.dropped, DropNotLocal) != 1 {
-		t.Fatalf("node b dropped %v", b.met.dropped)
+	// Routed by the id's owner tag: the other nodes never receive it (b
+	// received the barrier's broadcast only, and dropped nothing).
+	if k := b.met.get(b.met.received, KindBroadcast); k != 1 {
+		t.Fatalf("node b received %d broadcasts, want the barrier's only", k)
+	}
+	if k := b.met.get(b.met.dropped, DropNotLocal); k != 0 {
+		t.Fatalf("node b dropped %d", k)
+	}
+}
+
+// A named room that looks like a socket id still reaches its members on
+// every node (they subscribe to its tag), once each.
+func TestBroadcastSocketIDLikeRoom(t *testing.T) {
+	_, n := cluster(t, 3)
+	a, b, c := n[0], n[1], n[2]
+	room := "RoomLooksLikeAnId_01"
+	b.join(t, sid("b1"), room)
+	c.join(t, sid("c1"), room)
+	publish(t, a, &bus.Broadcast{Selector: bus.Selector{Rooms: []string{room, sid("c1")}}, Message: bus.Message{Data: event("odd")}})
+	barrier(t, a, b, c)
+	if kb, kc := countName(b.local.broadcasts(), "odd"), countName(c.local.broadcasts(), "odd"); kb != 1 || kc != 1 {
+		t.Fatalf("b got %d, c got %d, want 1 each", kb, kc)
+	}
+	b.leave(t, sid("b1"), room)
+	publish(t, a, &bus.Broadcast{Selector: bus.Selector{Rooms: []string{room}}, Message: bus.Message{Data: event("odd2")}})
+	barrier(t, a, b, c)
+	if kb, kc := countName(b.local.broadcasts(), "odd2"), countName(c.local.broadcasts(), "odd2"); kb != 0 || kc != 1 {
+		t.Fatalf("after b left: b got %d, c got %d", kb, kc)
 	}
 }
 

@@ -18,6 +18,8 @@
 //	P.node.bc.<ns>         broadcasts to the whole namespace; every node
 //	P.node.bc.<ns>.<room>  broadcasts to a room; nodes with local members
 //	P.node.sel.<ns>        broadcasts filtered by the receiver (below); every node
+//	P.node.sel.<ns>.<tag>  broadcasts to socket ids starting with tag; the node
+//	                       whose tag it is (and named rooms that look like ids)
 //	P.node.req.<ns>        cluster requests; every node (one P.node.req.* each)
 //	P.node.<id>.rep        answers to node <id>'s requests
 //	P.node.<id>.ping       "is node <id> alive?", answered by that node
@@ -29,14 +31,16 @@
 // A node subscribes to P.node.bc.<ns>.<room> while the room has local
 // members (Namespace.RoomCreated, RoomDeleted), so a room's broadcasts
 // reach only the nodes that need them. Socket-id rooms are never
-// announced: a broadcast to a room that may be a socket id
-// (Config.SocketID; by default the 20-character form of socket ids) goes
-// once to P.node.sel.<ns>, which every node receives and delivers only if
-// Local.HasRoom reports one of the selected rooms. So does a selection of
-// more than 16 distinct rooms, rather than become that many copies.
+// announced; instead the edge starts its socket ids with the node's tag
+// (bus.SocketIDTagger, owner.go), and a broadcast to a room that may be a
+// socket id (Config.SocketID; by default the 20-character form) goes to
+// P.node.sel.<ns>.<its first 4 characters>: only the owner receives it. A
+// selection of more than 16 subjects goes once to P.node.sel.<ns>, which
+// every node receives and delivers only if Local.HasRoom reports one of
+// the selected rooms, rather than become that many copies.
 //
-// A broadcast to several rooms is published once per room subject (plus
-// P.node.sel.<ns> when needed), the same bytes each time, and every copy
+// A broadcast to several rooms is published once per subject, the same
+// bytes each time, and every copy
 // carries the full Selector: a receiving node delivers it once to Local,
 // which applies the selector to its sockets. The copies share a sequence
 // number of the sending adapter instance; the receiver remembers the last

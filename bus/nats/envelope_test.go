@@ -152,7 +152,7 @@ func TestSubjects(t *testing.T) {
 		"sb.node.bc.chat":      {"chat", false, true},
 		"sb.node.bc.chat.room": {"chat", false, true},
 		"sb.node.sel._":        {"_", true, true},
-		"sb.node.sel._.x":      {"", false, false},
+		"sb.node.sel._.x":      {"_", true, true}, // tagged: one-socket broadcasts
 		"sb.node.req.chat":     {"", false, false},
 		"other.node.bc.chat":   {"", false, false},
 		"sb.node.bc.":          {"", false, false},
@@ -181,8 +181,9 @@ func TestRoute(t *testing.T) {
 		{nil, []string{"sb.node.bc.chat"}},
 		{[]string{"a"}, []string{"sb.node.bc.chat.a"}},
 		{[]string{"a", "b", "a"}, []string{"sb.node.bc.chat.a", "sb.node.bc.chat.b"}},
-		{[]string{sidX}, []string{"sb.node.sel.chat"}},
-		{[]string{sidX, "a", "AAAAAAAAAAAAAAAAAAAB"}, []string{"sb.node.bc.chat.a", "sb.node.sel.chat"}},
+		{[]string{sidX}, []string{"sb.node.sel.chat.AAAA"}},
+		// Socket ids of one node share one copy; another node's get their own.
+		{[]string{sidX, "a", "AAAAAAAAAAAAAAAAAAAB", "BBBBAAAAAAAAAAAAAAAA"}, []string{"sb.node.sel.chat.AAAA", "sb.node.bc.chat.a", "sb.node.sel.chat.BBBB"}},
 		{manyRooms(40), []string{"sb.node.sel.chat"}}, // 26 distinct rooms
 		{manyRooms(16), make([]string, 16)},
 	}

@@ -295,6 +295,22 @@ func (n *testNode) join(t testing.TB, sid string, rooms ...string) {
 	flush(t, n)
 }
 
+// leave takes a socket out of rooms and announces the rooms it emptied.
+func (n *testNode) leave(t testing.TB, sid string, rooms ...string) {
+	t.Helper()
+	n.local.mu.Lock()
+	for _, r := range rooms {
+		delete(n.local.sockets[sid], r)
+	}
+	n.local.mu.Unlock()
+	for _, r := range rooms {
+		if !n.local.HasRoom(r) {
+			n.ns.RoomDeleted(r)
+		}
+	}
+	flush(t, n)
+}
+
 // flush makes sure the server processed n's subscriptions.
 func flush(t testing.TB, n *testNode) {
 	t.Helper()
@@ -304,8 +320,10 @@ func flush(t testing.TB, n *testNode) {
 }
 
 // sid makes a socket-id-shaped id.
+// sid returns a socket id of the node named by name's first letter
+// ("b1": a socket of node b): tagged as that node's edge would tag it.
 func sid(name string) string {
-	s := name + "____________________"
+	s := tagToken(socketIDTag(name[:1])) + name + "________________"
 	return s[:20]
 }
 

@@ -27,10 +27,14 @@ type namespace struct {
 	// mu serializes subscription changes and guards subs and rooms. It is
 	// held across nats.go Subscribe/Unsubscribe, which only queue a
 	// protocol line for nats.go's flusher (no network wait).
-	mu     sync.Mutex
-	subs   []*trackedSub          // P.node.bc.<ns>, P.node.sel.<ns>
-	rooms  map[string]*trackedSub // P.node.bc.<ns>.<room>, rooms with local members
-	closed atomic.Bool
+	mu    sync.Mutex
+	subs  []*trackedSub          // P.node.bc.<ns>, P.node.sel.<ns>
+	rooms map[string]*trackedSub // P.node.bc.<ns>.<room>, rooms with local members
+	// tags: P.node.sel.<ns>.<tag> for this node's tag and for named rooms
+	// that look like socket ids (sidRooms: room → its tag).
+	tags     map[string]*tagSub
+	sidRooms map[string]string
+	closed   atomic.Bool
 }
 
 // trackedSub remembers how many of a subscription's messages nats.go
@@ -45,10 +49,12 @@ var _ bus.Namespace = (*namespace)(nil)
 func newNamespace(a *Adapter, name, tok string, local bus.Local) *namespace {
 	return &namespace{
 		a: a, name: name, tok: tok, local: local,
-		allSubj: a.subj.all(tok),
-		selSubj: a.subj.selected(tok),
-		reqSubj: a.subj.request(tok),
-		rooms:   make(map[string]*trackedSub),
+		allSubj:  a.subj.all(tok),
+		selSubj:  a.subj.selected(tok),
+		reqSubj:  a.subj.request(tok),
+		rooms:    make(map[string]*trackedSub),
+		tags:     make(map[string]*tagSub),
+		sidRooms: make(map[string]string),
 	}
 }
 
@@ -66,6 +72,14 @@ func (ns *namespace) subscribe() error {
 		}
 		ns.subs = append(ns.subs, &trackedSub{Subscription: sub})
 	}
+	// This node's sockets: one-socket broadcasts are routed by their tag.
+	if err := ns.refTag(ns.a.tagTok); err != nil {
+		for _, s := range ns.subs {
+			_ = s.Unsubscribe()
+		}
+		ns.subs = nil
+		return fmt.Errorf("bus/nats: subscribe %s.%s: %w: %w", ns.selSubj, ns.a.tagTok, bus.ErrUnavailable, err)
+	}
 	return nil
 }
 
@@ -80,15 +94,27 @@ func (ns *namespace) checkSize(n int) error {
 	return nil
 }
 
-// RoomCreated subscribes to the room's subject, unless the room looks
-// like a socket id: broadcasts to such rooms travel on P.node.sel.<ns>.
+// RoomCreated subscribes to the room's subject. A named room that looks
+// like a socket id travels like one, on P.node.sel.<ns>.<first 4 chars>:
+// the node subscribes to that tag too.
 func (ns *namespace) RoomCreated(room string) {
-	if ns.a.cfg.SocketID(room) {
-		return
-	}
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	if ns.closed.Load() || ns.rooms[room] != nil {
+	if ns.closed.Load() {
+		return
+	}
+	if ns.a.cfg.SocketID(room) {
+		if _, ok := ns.sidRooms[room]; ok {
+			return
+		}
+		if err := ns.refTag(room[:4]); err != nil {
+			ns.a.log.Error("bus/nats: cannot subscribe to room", "nsp", ns.name, "room", room, "error", err)
+			return
+		}
+		ns.sidRooms[room] = room[:4]
+		return
+	}
+	if ns.rooms[room] != nil {
 		return
 	}
 	subj := ns.a.subj.room(ns.tok, room)
@@ -106,6 +132,11 @@ func (ns *namespace) RoomCreated(room string) {
 func (ns *namespace) RoomDeleted(room string) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
+	if tag, ok := ns.sidRooms[room]; ok {
+		delete(ns.sidRooms, room)
+		ns.unrefTag(tag)
+		return
+	}
 	if sub := ns.rooms[room]; sub != nil {
 		delete(ns.rooms, room)
 		_ = sub.Unsubscribe()
@@ -125,7 +156,10 @@ func (ns *namespace) Close() error {
 	for _, s := range ns.rooms {
 		_ = s.Unsubscribe()
 	}
-	ns.subs, ns.rooms = nil, nil
+	for _, s := range ns.tags {
+		_ = s.Unsubscribe()
+	}
+	ns.subs, ns.rooms, ns.tags, ns.sidRooms = nil, nil, nil, nil
 	ns.mu.Unlock()
 	ns.a.detach(ns)
 	return nil
@@ -141,6 +175,9 @@ func (ns *namespace) droppedSince() int {
 		n += s.droppedSince()
 	}
 	for _, s := range ns.rooms {
+		n += s.droppedSince()
+	}
+	for _, s := range ns.tags {
 		n += s.droppedSince()
 	}
 	return n
@@ -217,25 +254,30 @@ func (ns *namespace) route(rooms []string, dst []string) []string {
 	if len(rooms) == 0 {
 		return append(dst, ns.allSubj)
 	}
-	var named [maxRoomSubjects]string
-	k, sel := 0, false
+	// Named rooms go to their subjects, socket-id rooms to the subject of
+	// their owner's tag; past maxRoomSubjects subjects, one copy goes to
+	// P.node.sel.<ns>, which every node receives.
+	var seen [maxRoomSubjects]string
+	k := 0
 	for _, r := range rooms {
+		key, subj := r, ""
 		if ns.a.cfg.SocketID(r) {
-			sel = true
-			continue
+			key = "\x00" + r[:4] // a tag, never equal to a room name
 		}
-		if dup(named[:k], r) {
+		if dup(seen[:k], key) {
 			continue
 		}
 		if k == maxRoomSubjects {
 			return append(dst[:0], ns.selSubj)
 		}
-		named[k] = r
+		if key != r {
+			subj = ns.selSubj + "." + r[:4]
+		} else {
+			subj = ns.a.subj.room(ns.tok, r)
+		}
+		seen[k] = key
 		k++
-		dst = append(dst, ns.a.subj.room(ns.tok, r))
-	}
-	if sel {
-		dst = append(dst, ns.selSubj)
+		dst = append(dst, subj)
 	}
 	return dst
 }

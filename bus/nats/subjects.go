@@ -44,7 +44,8 @@ func (s subjects) room(nsTok, room string) string {
 }
 
 // selected is P.node.sel.<ns>: broadcasts every node receives and filters
-// with Local.HasRoom (socket-id rooms, long room lists).
+// with Local.HasRoom (long room lists); P.node.sel.<ns>.<tag> carries
+// those to socket ids starting with tag (owner.go).
 func (s subjects) selected(nsTok string) string { return s.node + "sel." + nsTok }
 
 // broadcastNamespace returns the namespace token of a broadcast subject
@@ -64,10 +65,7 @@ func (s subjects) broadcastNamespace(subj string) (nsTok string, sel, ok bool) {
 		return "", false, false
 	}
 	if i := strings.IndexByte(rest, '.'); i >= 0 {
-		if sel {
-			return "", false, false
-		}
-		rest = rest[:i]
+		rest = rest[:i] // a room, or the owner tag of P.node.sel.<ns>.<tag>
 	}
 	return rest, sel, rest != ""
 }
