@@ -58,6 +58,10 @@ func (srv *Server) attach(n *Namespace) {
 	ns, err := srv.cfg.Adapter.Attach(n.name, localNamespace{n})
 	if err != nil {
 		srv.cfg.Logger.Error("edge: attach namespace to the cluster; it serves this node only", "nsp", n.name, "error", err)
+		n.interest.off.Store(true)
+		n.interest.mu.Lock()
+		n.interest.queue = nil
+		n.interest.mu.Unlock()
 		return
 	}
 	n.link.Store(&link{ns: ns})
@@ -72,6 +76,7 @@ func (srv *Server) detachAll() {
 	}
 	srv.mu.RUnlock()
 	for _, n := range nsps {
+		n.interest.off.Store(true)
 		if l := n.link.Swap(nil); l != nil {
 			if err := l.ns.Close(); err != nil {
 				srv.cfg.Logger.Warn("edge: detach namespace", "nsp", n.name, "error", err)

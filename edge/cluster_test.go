@@ -2,11 +2,13 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-rt/switchboard/bus"
 	"github.com/switchboard-rt/switchboard/bus/memory"
 	"github.com/switchboard-rt/switchboard/internal/testutil"
 )
@@ -228,4 +230,39 @@ func TestSocketIDsCarryTheAdapterTag(t *testing.T) {
 		}
 		seen[sid] = true
 	}
+}
+
+// failingAdapter refuses every namespace.
+type failingAdapter struct{ *memory.Adapter }
+
+func (failingAdapter) Attach(string, bus.Local) (bus.Namespace, error) {
+	return nil, bus.ErrUnavailable
+}
+
+// A namespace the adapter refused serves this node alone, and its room
+// changes are not queued for an adapter that will never take them.
+func TestClusterAttachFailure(t *testing.T) {
+	a, err := memory.NewHub().Join("F")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, Config{Adapter: failingAdapter{a}})
+	c := dial(t, srv)
+	sid := c.connect("/")
+	s := srv.Of("/").Socket(sid)
+	for i := range 100 {
+		s.Join(fmt.Sprint("r", i))
+		s.Leave(fmt.Sprint("r", i))
+	}
+	in := &srv.Of("/").interest
+	in.mu.Lock()
+	queued := len(in.queue)
+	in.mu.Unlock()
+	if queued != 0 {
+		t.Fatalf("%d room changes queued for no adapter", queued)
+	}
+	if err := srv.Of("/").To(sid).Emit("still", 1); err != nil {
+		t.Fatalf("local emit: %v", err)
+	}
+	c.expect(`2["still",1]`)
 }

@@ -1,6 +1,9 @@
 package edge
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // interest queues the room creations and deletions of a namespace for its
 // adapter, in the order the room index saw them. Events are queued under
@@ -10,6 +13,9 @@ type interest struct {
 	mu       sync.Mutex
 	queue    []roomChange
 	draining bool
+	// off is set when the namespace could not be attached or was
+	// detached: nothing would ever drain the queue.
+	off atomic.Bool
 }
 
 type roomChange struct {
@@ -20,7 +26,7 @@ type roomChange struct {
 // roomChangedLocked records that room got its first member (created) or
 // lost its last; n.mu is held.
 func (n *Namespace) roomChangedLocked(room string, created bool) {
-	if n.srv.cfg.Adapter == nil {
+	if n.srv.cfg.Adapter == nil || n.interest.off.Load() {
 		return
 	}
 	n.interest.mu.Lock()
