@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-rt/switchboard/internal/testutil"
 	"github.com/switchboard-rt/switchboard/internal/testutil/natstest"
 	"github.com/switchboard-rt/switchboard/internal/testutil/redistest"
 )
@@ -294,7 +295,7 @@ func runClusterCheck(t *testing.T, node string, args ...string) []checkResult {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join(repoRoot(), "itest/js/cluster/cluster-check.mjs")}, args...)...)
 	cmd.Dir = filepath.Join(repoRoot(), "itest/js")
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	var results []checkResult

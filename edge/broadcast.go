@@ -167,7 +167,7 @@ func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket
 	}
 	if cerr != nil {
 		r := result()
-		return r, fmt.Errorf("%w: broadcast with acks: %w", ErrCluster, cerr)
+		return r, cerr
 	}
 	select {
 	case <-done:
@@ -210,9 +210,7 @@ func (n *Namespace) publishWithAck(ctx context.Context, o broadcastOpts, data []
 	})
 	mu.Lock()
 	defer mu.Unlock()
-	if res.Missing == nil {
-		res.Missing = []string{}
-	}
+	res, err = settle(res, "broadcast with acks", err)
 	return res, remote, err
 }
 

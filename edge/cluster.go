@@ -126,6 +126,18 @@ type RemoteSocket = bus.SocketInfo
 
 func noCluster() bus.Result { return bus.Result{Missing: []string{}} }
 
+// settle makes an adapter's result what the API promises (Missing never
+// nil) and wraps a failure of the cluster part of operation what.
+func settle(res bus.Result, what string, err error) (bus.Result, error) {
+	if res.Missing == nil {
+		res.Missing = []string{}
+	}
+	if err != nil {
+		return res, fmt.Errorf("%w: %s: %w", ErrCluster, what, err)
+	}
+	return res, nil
+}
+
 // FetchSockets describes the selected sockets of every node. On failure of
 // the cluster part it returns the local sockets and an error wrapping ErrCluster.
 func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, ClusterResult, error) {
@@ -138,29 +150,30 @@ func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, C
 	ctx, cancel := n.srv.requestContext(ctx)
 	defer cancel()
 	remote, res, err := c.FetchSockets(ctx, selector(b.opts()))
-	out = append(out, remote...)
-	if err != nil {
-		return out, res, fmt.Errorf("%w: fetch sockets: %w", ErrCluster, err)
-	}
-	return out, res, nil
+	res, err = settle(res, "fetch sockets", err)
+	return append(out, remote...), res, err
 }
 
 // SocketsJoin makes the selected sockets of every node join rooms and
 // returns how many matched (other nodes report their counts when their
 // adapter supports it).
 func (b *BroadcastOperator) SocketsJoin(ctx context.Context, rooms ...string) (int, ClusterResult, error) {
-	matched := len(b.Sockets())
-	b.Join(rooms...)
-	return b.clusterOp(ctx, matched, "join", func(ctx context.Context, c bus.Namespace) (int, bus.Result, error) {
+	socks := b.Sockets()
+	for _, s := range socks {
+		s.Join(rooms...)
+	}
+	return b.clusterOp(ctx, len(socks), "join", func(ctx context.Context, c bus.Namespace) (int, bus.Result, error) {
 		return c.Join(ctx, selector(b.opts()), rooms)
 	})
 }
 
 // SocketsLeave is SocketsJoin for leaving rooms.
 func (b *BroadcastOperator) SocketsLeave(ctx context.Context, rooms ...string) (int, ClusterResult, error) {
-	matched := len(b.Sockets())
-	b.Leave(rooms...)
-	return b.clusterOp(ctx, matched, "leave", func(ctx context.Context, c bus.Namespace) (int, bus.Result, error) {
+	socks := b.Sockets()
+	for _, s := range socks {
+		s.Leave(rooms...)
+	}
+	return b.clusterOp(ctx, len(socks), "leave", func(ctx context.Context, c bus.Namespace) (int, bus.Result, error) {
 		return c.Leave(ctx, selector(b.opts()), rooms)
 	})
 }
@@ -185,10 +198,8 @@ func (b *BroadcastOperator) clusterOp(ctx context.Context, local int, what strin
 	ctx, cancel := b.nsp.srv.requestContext(ctx)
 	defer cancel()
 	remote, res, err := op(ctx, c)
-	if err != nil {
-		return local + remote, res, fmt.Errorf("%w: %s: %w", ErrCluster, what, err)
-	}
-	return local + remote, res, nil
+	res, err = settle(res, what, err)
+	return local + remote, res, err
 }
 
 // AllRooms lists the rooms with members anywhere in the cluster, socket-id
@@ -205,11 +216,8 @@ func (n *Namespace) AllRooms(ctx context.Context) ([]string, ClusterResult, erro
 	remote, res, err := c.AllRooms(ctx)
 	rooms = append(rooms, remote...)
 	slices.Sort(rooms)
-	rooms = slices.Compact(rooms)
-	if err != nil {
-		return rooms, res, fmt.Errorf("%w: all rooms: %w", ErrCluster, err)
-	}
-	return rooms, res, nil
+	res, err = settle(res, "all rooms", err)
+	return slices.Compact(rooms), res, err
 }
 
 // ServerSideHandler handles an event that another node sent with
@@ -265,12 +273,10 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 		answers = append(answers, a)
 		mu.Unlock()
 	})
+	res, err = settle(res, "server-side emit", err)
 	mu.Lock()
 	defer mu.Unlock()
-	if err != nil {
-		return answers, res, fmt.Errorf("%w: server-side emit: %w", ErrCluster, err)
-	}
-	return answers, res, nil
+	return answers, res, err
 }
 
 func (n *Namespace) serverSideMessage(event string, args []any) (bus.Namespace, bus.Message, error) {

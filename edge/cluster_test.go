@@ -172,7 +172,12 @@ func TestClusterRequestsAndPartialResults(t *testing.T) {
 	if err != nil || matched != 1 {
 		t.Fatalf("DisconnectSockets = %d, %v", matched, err)
 	}
-	testutilCheck(t, func() bool { return srvs[2].Of("/").Len() == 0 })
+	testutil.CheckFor(t, 2*time.Second, time.Millisecond, func() error {
+		if n := srvs[2].Of("/").Len(); n != 0 {
+			return fmt.Errorf("%d sockets left on C", n)
+		}
+		return nil
+	})
 }
 
 func TestClusterServerSideEmit(t *testing.T) {
@@ -197,17 +202,6 @@ func TestClusterServerSideEmit(t *testing.T) {
 	_, res, err = srvs[1].Of("/").ServerSideEmitWithAck(t.Context(), "ping")
 	if err != nil || len(res.Missing) != 1 || res.Missing[0] != "A" {
 		t.Fatalf("ServerSideEmitWithAck from B = %+v, %v (A has no handler)", res, err)
-	}
-}
-
-func testutilCheck(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 2s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

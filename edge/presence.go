@@ -21,8 +21,7 @@ func (s *Socket) trackConnect(rooms []string) {
 	if t == nil {
 		return
 	}
-	m := presence.Member{SID: s.id, Node: s.nsp.srv.NodeID(), Data: s.DataJSON(), User: s.User()}
-	if err := t.Connect(s.nsp.name, m); err != nil {
+	if err := t.Connect(s.nsp.name, s.member()); err != nil {
 		s.trackFailed("connect", err)
 		return
 	}
@@ -59,10 +58,14 @@ func (s *Socket) trackIdentity() {
 	if t == nil || !s.Connected() {
 		return
 	}
-	m := presence.Member{SID: s.id, Node: s.nsp.srv.NodeID(), Data: s.DataJSON(), User: s.User()}
-	if err := t.Connect(s.nsp.name, m); err != nil {
+	if err := t.Connect(s.nsp.name, s.member()); err != nil {
 		s.trackFailed("update", err)
 	}
+}
+
+// member is the socket as presence records it.
+func (s *Socket) member() presence.Member {
+	return presence.Member{SID: s.id, Node: s.nsp.srv.NodeID(), Data: s.DataJSON(), User: s.User()}
 }
 
 func (s *Socket) trackDisconnect() {

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchboard-rt/switchboard/examples/chat/chatsvc"
+	"github.com/switchboard-rt/switchboard/internal/testutil"
 	"github.com/switchboard-rt/switchboard/service"
 )
 
@@ -60,7 +61,7 @@ func startGoService(t *testing.T, natsURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c, err := service.New(nc, service.Options{Queue: "chat", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestChat(t *testing.T) {
 			cmd := exec.CommandContext(ctx, "node", "examples/client/chat-client.mjs", "--url", d.socketIO, "--timeout", "10000")
 			cmd.Dir = repoRoot()
 			cmd.WaitDelay = stopTimeout
-			var stderr syncBuffer
+			var stderr testutil.SyncBuffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
 			t.Logf("dev and service ready in %v, client ran in %v", ready.Sub(began).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))

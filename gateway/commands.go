@@ -216,14 +216,7 @@ func (g *Gateway) commandReply(m *nats.Msg, name string, matched int, res edge.C
 		g.respondError(m, name, errorCode(err), err.Error())
 		return
 	}
-	g.respond(m, name, contract.CommandReply{OK: true, Matched: matched, MissingNodes: missing(res)}, "")
-}
-
-func missing(res edge.ClusterResult) []string {
-	if res.Missing == nil {
-		return []string{}
-	}
-	return res.Missing
+	g.respond(m, name, contract.CommandReply{OK: true, Matched: matched, MissingNodes: res.Missing}, "")
 }
 
 func (g *Gateway) cmdDisconnect(m *nats.Msg) {
@@ -274,7 +267,7 @@ func (g *Gateway) cmdSockets(m *nats.Msg) {
 			}
 			out = append(out, contract.SocketInfo{SID: s.ID, Node: node, Rooms: s.Rooms, Data: data, User: s.User})
 		}
-		miss := missing(res)
+		miss := res.Missing
 		g.respond(m, name, contract.SocketsReply{Sockets: out, Partial: len(miss) > 0 || err != nil, MissingNodes: miss}, "")
 	})
 }

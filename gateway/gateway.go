@@ -218,7 +218,7 @@ func (g *Gateway) onEvent(e *edge.Event) {
 	ev := contract.Event{
 		SID: s.ID(), NS: ns, Event: e.Name,
 		Args: e.Args.JSON(), Attachments: e.Args.Attachments(),
-		Node: g.cfg.Node, Data: socketData(s), User: s.User(),
+		Node: g.cfg.Node, Data: s.DataJSON(), User: s.User(),
 	}
 	body := ev.AppendJSON(make([]byte, 0, 128+len(ev.Args)))
 	if int64(len(body)) > g.nc.MaxPayload() {
@@ -326,22 +326,6 @@ func ackError(e *edge.Event, code, msg string) {
 	_ = e.Ack(contract.ErrorReply{Error: &contract.Error{Code: code, Message: msg}})
 }
 
-// socketData returns a socket's data as JSON (nil when it has none).
-func socketData(s *edge.Socket) json.RawMessage {
-	switch d := s.Data().(type) {
-	case nil:
-		return nil
-	case json.RawMessage:
-		return d
-	default:
-		b, err := json.Marshal(d)
-		if err != nil {
-			return nil
-		}
-		return b
-	}
-}
-
 func handshakeOf(s *edge.Socket, withAuth bool) contract.Handshake {
 	h := s.Handshake()
 	hs := contract.Handshake{Headers: h.Headers, Query: h.Query, Address: h.Address, URL: h.URL}
@@ -358,7 +342,7 @@ func (g *Gateway) onConnect(s *edge.Socket) {
 	}
 	g.publish(g.subj.Conn(ns), contract.Conn{
 		SID: s.ID(), NS: ns, Node: g.cfg.Node, Handshake: handshakeOf(s, true),
-		Data: socketData(s), User: s.User(), Recovered: s.Recovered(),
+		Data: s.DataJSON(), User: s.User(), Recovered: s.Recovered(),
 	})
 }
 
@@ -368,7 +352,7 @@ func (g *Gateway) onDisconnect(s *edge.Socket, reason string) {
 		return
 	}
 	g.publish(g.subj.Disc(ns), contract.Disc{
-		SID: s.ID(), NS: ns, Node: g.cfg.Node, Reason: reason, Data: socketData(s), User: s.User(),
+		SID: s.ID(), NS: ns, Node: g.cfg.Node, Reason: reason, Data: s.DataJSON(), User: s.User(),
 	})
 }
 

@@ -5,7 +5,6 @@
 package itest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,8 +59,7 @@ type edgeProc struct {
 	id   string
 	addr string // host:port
 	cmd  *exec.Cmd
-	log  *bytes.Buffer
-	mu   *sync.Mutex
+	log  *testutil.SyncBuffer
 	done chan struct{}
 }
 
@@ -90,22 +87,11 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-type lockedBuffer struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
 // startEdge starts one edge process and waits until it is ready.
 func (e *env) startEdge(id string, extra ...string) *edgeProc {
 	t := e.t
 	t.Helper()
-	p := &edgeProc{id: id, addr: freeAddr(t), log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	p := &edgeProc{id: id, addr: freeAddr(t), log: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	args := append([]string{"edge",
 		"--addr", p.addr, "--node-id", id,
 		"--nats-url", e.nats, "--redis-url", e.redis.URL(),
@@ -115,8 +101,7 @@ func (e *env) startEdge(id string, extra ...string) *edgeProc {
 		"--shutdown-timeout", "2s", "--log-level", "debug",
 	}, extra...)
 	p.cmd = exec.Command(binary, args...)
-	w := lockedBuffer{p.mu, p.log}
-	p.cmd.Stdout, p.cmd.Stderr = w, w
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,9 +109,7 @@ func (e *env) startEdge(id string, extra ...string) *edgeProc {
 	t.Cleanup(func() {
 		p.kill(syscall.SIGTERM)
 		if t.Failed() {
-			p.mu.Lock()
 			t.Logf("edge %s log:\n%s", p.id, p.log.String())
-			p.mu.Unlock()
 		}
 	})
 	e.edges = append(e.edges, p)
@@ -151,8 +134,6 @@ func (e *env) waitReady(p *edgeProc) {
 	testutil.CheckFor(e.t, 20*time.Second, 20*time.Millisecond, func() error {
 		select {
 		case <-p.done:
-			p.mu.Lock()
-			defer p.mu.Unlock()
 			e.t.Fatalf("edge %s exited:\n%s", p.id, p.log.String())
 		default:
 		}
@@ -171,6 +152,12 @@ func (e *env) waitReady(p *edgeProc) {
 // client connects a Go Socket.IO client to edge i and namespace ns.
 func (e *env) client(i int, ns string) (*sioclient.Client, string) {
 	e.t.Helper()
+	return e.clientAuth(i, ns, nil)
+}
+
+// clientAuth is client with an auth payload in the CONNECT.
+func (e *env) clientAuth(i int, ns string, auth any) (*sioclient.Client, string) {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := sioclient.Dial(ctx, e.edges[i].url())
@@ -178,7 +165,7 @@ func (e *env) client(i int, ns string) (*sioclient.Client, string) {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { _ = c.Close() })
-	sid, err := c.Connect(ctx, ns, nil)
+	sid, err := c.Connect(ctx, ns, auth)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -91,18 +91,7 @@ func presenceEnv(t *testing.T) (*env, *presenceEvents) {
 
 func (e *env) authClient(i int, user string) (*sioclient.Client, string) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := sioclient.Dial(ctx, e.edges[i].url())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { _ = c.Close() })
-	sid, err := c.Connect(ctx, "/chat", map[string]string{"user": user})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c, sid
+	return e.clientAuth(i, "/chat", map[string]string{"user": user})
 }
 
 func (e *env) presence(q map[string]any) presenceReply {

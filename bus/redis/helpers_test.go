@@ -220,35 +220,17 @@ func (m *countingMetrics) drops(reason string) int {
 	return m.dropped[reason]
 }
 
-// syncBuffer collects log output; it is printed when the test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // cluster is a test's Redis server and key, shared by its nodes.
 type cluster struct {
 	t   testing.TB
 	srv *redistest.Server
 	key string
-	log *syncBuffer
+	log *testutil.SyncBuffer
 }
 
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
-	c := &cluster{t: t, srv: redistest.Start(t), key: "sbtest-" + randomID(6), log: &syncBuffer{}}
+	c := &cluster{t: t, srv: redistest.Start(t), key: "sbtest-" + randomID(6), log: &testutil.SyncBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("adapter logs:\n%s", c.log.String())

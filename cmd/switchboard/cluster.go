@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -54,7 +55,7 @@ func parseClusterConfig(c *cli.Context, ck *checker) clusterConfig {
 		RedisKey: c.String(flagRedisKey),
 		Presence: c.String(flagPresence),
 	}
-	if !contains(adapters, cc.Adapter) {
+	if !slices.Contains(adapters, cc.Adapter) {
 		ck.bad(flagAdapter, "must be one of %s, got %q", strings.Join(adapters, ", "), cc.Adapter)
 	}
 	if cc.Presence == "" {
@@ -75,15 +76,6 @@ func parseClusterConfig(c *cli.Context, ck *checker) clusterConfig {
 		ck.bad(flagRedisKey, "must be non-empty and without '#', got %q", cc.RedisKey)
 	}
 	return cc
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func checkRedisURL(s string) error {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats.go"
+
+	"github.com/switchboard-rt/switchboard/internal/testutil"
 )
 
 // TestDevServes runs `dev` in-process on free loopback ports and checks what
@@ -222,7 +224,7 @@ func TestDevAddrBusy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--addr: listen tcp") || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("error %v", err)
 	}
-	if got := exitStatus(new(syncBuffer), err); got != 1 {
+	if got := exitStatus(new(testutil.SyncBuffer), err); got != 1 {
 		t.Errorf("exit status %d, want 1", got)
 	}
 	notListening(t, natsAddr)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/switchboard-rt/switchboard/internal/testutil"
 )
 
 // TestInvalidFlags runs commands with bad values: each must fail with a
@@ -83,7 +85,7 @@ func TestInvalidFlags(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Errorf("error %T is not a configuration error", err)
 			}
-			if got := exitStatus(new(syncBuffer), err); got != 2 {
+			if got := exitStatus(new(testutil.SyncBuffer), err); got != 2 {
 				t.Errorf("exit status %d, want 2", got)
 			}
 			if stderr != "" {
@@ -113,7 +115,7 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want it to contain %q", tc.args, err, tc.want)
 			continue
 		}
-		if got := exitStatus(new(syncBuffer), err); got != 2 {
+		if got := exitStatus(new(testutil.SyncBuffer), err); got != 2 {
 			t.Errorf("%q: exit status %d, want 2", tc.args, got)
 		}
 	}
@@ -127,8 +129,8 @@ func parseWith(t *testing.T, args ...string) (serverConfig, error) {
 	var perr error
 	app := &cli.App{
 		Name:           "switchboard",
-		Writer:         new(syncBuffer),
-		ErrWriter:      new(syncBuffer),
+		Writer:         new(testutil.SyncBuffer),
+		ErrWriter:      new(testutil.SyncBuffer),
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{{
 			Name:  "dev",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,30 +18,12 @@ import (
 // checkFor is testutil.CheckFor.
 var checkFor = testutil.CheckFor
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // run is a command running in-process.
 type run struct {
 	cancel         context.CancelFunc
 	done           chan struct{} // closed when Run returned
 	err            error         // Run's error, set before done is closed
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 }
 
 // runArgs runs the app with args (program name excluded) and returns its
@@ -65,7 +45,7 @@ func runArgs(t testing.TB, timeout time.Duration, args ...string) (stdout, stder
 func start(t testing.TB, args ...string) *run {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &run{cancel: cancel, done: make(chan struct{}), stdout: new(syncBuffer), stderr: new(syncBuffer)}
+	r := &run{cancel: cancel, done: make(chan struct{}), stdout: new(testutil.SyncBuffer), stderr: new(testutil.SyncBuffer)}
 	app := newApp(r.stdout, r.stderr)
 	go func() {
 		defer close(r.done)
