@@ -12,11 +12,28 @@ import (
 // Args are the arguments of an event or an acknowledgement, kept as the raw
 // JSON the client sent (so key order survives an echo) plus the binary
 // attachments its placeholders refer to. Args are immutable and may be kept
-// after the handler returns.
+// after the handler returns. The zero Args has no arguments.
 type Args struct {
+	// v is behind a pointer so that an Args fits in an interface without
+	// an allocation (Ack(e.Args) is the common echo), and so that the
+	// values of an incoming event can share one allocation with its Event.
+	v *argsVal
+}
+
+type argsVal struct {
 	data  []byte   // the raw JSON array of arguments (event name excluded)
 	elems [][]byte // the elements of data
 	atts  [][]byte
+}
+
+var noArgs argsVal
+
+// vals returns a's values; the zero Args has none.
+func (a Args) vals() *argsVal {
+	if a.v == nil {
+		return &noArgs
+	}
+	return a.v
 }
 
 func newArgs(array []byte, skipFirst bool, atts [][]byte) (Args, error) {
@@ -24,12 +41,25 @@ func newArgs(array []byte, skipFirst bool, atts [][]byte) (Args, error) {
 	if err != nil {
 		return Args{}, err
 	}
-	a := Args{elems: elems, atts: atts}
+	v := &argsVal{elems: elems, atts: atts}
 	if skipFirst && len(elems) > 0 {
-		a.elems = elems[1:]
+		v.elems = elems[1:]
 	}
-	a.data = rebuildArray(a.elems)
-	return a, nil
+	v.data = rebuildArray(v.elems)
+	return Args{v}, nil
+}
+
+// eventArgs fills v with the arguments of an EVENT packet's data (the name
+// skipped), splitting into elemBuf while it is large enough. The arguments'
+// array is made in place in data, which the caller hands over (it is the
+// packet the reader allocated for this message).
+func eventArgs(v *argsVal, elemBuf [][]byte, data []byte, atts [][]byte) error {
+	elems, args, err := socketio.SplitEvent(elemBuf, data)
+	if err != nil {
+		return err
+	}
+	*v = argsVal{data: args, elems: elems[1:], atts: atts}
+	return nil
 }
 
 // rebuildArray returns a JSON array of elems; elements alias one buffer.
@@ -59,43 +89,45 @@ func RawArgs(array json.RawMessage, attachments [][]byte) (Args, error) {
 }
 
 // Len returns the number of arguments.
-func (a Args) Len() int { return len(a.elems) }
+func (a Args) Len() int { return len(a.vals().elems) }
 
 // Raw returns argument i as raw JSON; binary values appear as
 // {"_placeholder":true,"num":N} objects referring to Attachments.
 func (a Args) Raw(i int) json.RawMessage {
-	if i < 0 || i >= len(a.elems) {
+	v := a.vals()
+	if i < 0 || i >= len(v.elems) {
 		return nil
 	}
-	return a.elems[i]
+	return v.elems[i]
 }
 
 // Slice returns the arguments from i on (they keep referring to the same
 // attachments), e.g. to forward the rest of an event's arguments.
 func (a Args) Slice(i int) Args {
-	if i > len(a.elems) {
-		i = len(a.elems)
+	v := a.vals()
+	if i > len(v.elems) {
+		i = len(v.elems)
 	}
-	elems := a.elems[i:]
-	return Args{data: rebuildArray(elems), elems: elems, atts: a.atts}
+	elems := v.elems[i:]
+	return Args{&argsVal{data: rebuildArray(elems), elems: elems, atts: v.atts}}
 }
 
 // JSON returns all arguments as one raw JSON array (placeholders included).
-func (a Args) JSON() json.RawMessage { return a.data }
+func (a Args) JSON() json.RawMessage { return a.vals().data }
 
 // Attachments returns the binary attachments.
-func (a Args) Attachments() [][]byte { return a.atts }
+func (a Args) Attachments() [][]byte { return a.vals().atts }
 
 // Decode unmarshals argument i into v. Binary values decode into []byte
 // fields wherever they are nested.
 func (a Args) Decode(i int, v any) error {
 	raw := a.Raw(i)
 	if raw == nil {
-		return fmt.Errorf("edge: argument %d of %d missing", i, len(a.elems))
+		return fmt.Errorf("edge: argument %d of %d missing", i, a.Len())
 	}
-	if len(a.atts) > 0 {
+	if atts := a.vals().atts; len(atts) > 0 {
 		var err error
-		if raw, err = socketio.ResolvePlaceholders(raw, a.atts); err != nil {
+		if raw, err = socketio.ResolvePlaceholders(raw, atts); err != nil {
 			return err
 		}
 	}
@@ -108,9 +140,9 @@ func (a Args) Decode(i int, v any) error {
 func (a Args) Value(i int) (any, error) {
 	raw := a.Raw(i)
 	if raw == nil {
-		return nil, fmt.Errorf("edge: argument %d of %d missing", i, len(a.elems))
+		return nil, fmt.Errorf("edge: argument %d of %d missing", i, a.Len())
 	}
-	return socketio.DecodeValue(raw, a.atts)
+	return socketio.DecodeValue(raw, a.vals().atts)
 }
 
 // String returns argument i if it is a JSON string, else "".
@@ -132,18 +164,18 @@ func (a Args) String(i int) string {
 
 // Bytes returns argument i if it is a binary value.
 func (a Args) Bytes(i int) ([]byte, bool) {
-	raw := a.Raw(i)
-	if raw == nil || len(a.atts) == 0 || raw[0] != '{' {
+	raw, atts := a.Raw(i), a.vals().atts
+	if raw == nil || len(atts) == 0 || raw[0] != '{' {
 		return nil, false
 	}
 	var ph struct {
 		Placeholder bool `json:"_placeholder"`
 		Num         *int `json:"num"`
 	}
-	if json.Unmarshal(raw, &ph) != nil || !ph.Placeholder || ph.Num == nil || *ph.Num < 0 || *ph.Num >= len(a.atts) {
+	if json.Unmarshal(raw, &ph) != nil || !ph.Placeholder || ph.Num == nil || *ph.Num < 0 || *ph.Num >= len(atts) {
 		return nil, false
 	}
-	return a.atts[*ph.Num], true
+	return atts[*ph.Num], true
 }
 
 // Event is one event received from a client.

@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"bytes"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,4 +86,37 @@ func BenchmarkBroadcast(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(sent*int64(n)), "ns/delivery")
 		})
 	}
+}
+
+// BenchmarkEventAck measures the server side of an emit-with-ack echo: an
+// EVENT packet handed to the socket (as the reader would, in a buffer of its
+// own) and its handler's ack queued and handed to the session's writer.
+func BenchmarkEventAck(b *testing.B) {
+	srv := New(Config{PingInterval: time.Hour, PingTimeout: time.Hour, MaxQueueBytes: 64 << 20})
+	defer srv.Shutdown(b.Context())
+	srv.Of("/").On("echo", func(e *Event) { _ = e.Ack(e.Args) })
+	var acked atomic.Int64
+	sess, err := srv.eng.OpenSink(nil, func(f []engine.Frame) error {
+		acked.Add(int64(len(f)))
+		return nil
+	}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sess.Deliver([]byte("0"), false)
+	waitDelivered(b, &acked, 1) // the CONNECT answer
+	msg := []byte(`21["echo",{"t":1732582800000123,"id":42,"pad":"the quick brown fox jumps over the lazy dog"}]`)
+	base := acked.Load()
+	b.ReportAllocs()
+	sent := int64(0)
+	for b.Loop() {
+		sess.Deliver(bytes.Clone(msg), false) // the reader's buffer is the handler's to keep
+		sent++
+		if sent%256 == 0 {
+			for acked.Load() < base+sent-64 {
+				runtime.Gosched() // let the writer run; a sleep would be timed
+			}
+		}
+	}
+	waitDelivered(b, &acked, base+sent)
 }

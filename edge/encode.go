@@ -14,16 +14,19 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return
 // it: the text packet ("4" + encoding) and one binary frame per attachment.
 // The frames are immutable and may be queued to any number of sessions.
 func frames(p *socketio.Packet) []engine.Frame {
-	n := 1 + 24 + len(p.Namespace) + len(p.Data)
-	b := make([]byte, 1, n)
-	b[0] = '4'
-	b = socketio.AppendPacket(b, p)
 	out := make([]engine.Frame, 1+len(p.Attachments))
-	out[0] = engine.Frame{Data: b}
+	out[0] = engine.Frame{Data: encodePacket(p)}
 	for i, a := range p.Attachments {
 		out[i+1] = engine.Frame{Data: a, Binary: true}
 	}
 	return out
+}
+
+// encodePacket encodes p's text frame: "4" and the packet.
+func encodePacket(p *socketio.Packet) []byte {
+	b := make([]byte, 1, 1+24+len(p.Namespace)+len(p.Data))
+	b[0] = '4'
+	return socketio.AppendPacket(b, p)
 }
 
 // encodeArgs encodes args into the data of an event (event != "") or an ack.
@@ -31,7 +34,7 @@ func frames(p *socketio.Packet) []engine.Frame {
 func encodeArgs(event string, hasEvent bool, args []any) ([]byte, [][]byte, error) {
 	if len(args) == 1 {
 		if a, ok := args[0].(Args); ok {
-			return spliceArgs(event, hasEvent, a), a.atts, nil
+			return spliceArgs(event, hasEvent, a), a.Attachments(), nil
 		}
 	}
 	bp := scratchPool.Get().(*[]byte)
@@ -52,7 +55,8 @@ func encodeArgs(event string, hasEvent bool, args []any) ([]byte, [][]byte, erro
 	return out, atts, err
 }
 
-func spliceArgs(event string, hasEvent bool, a Args) []byte {
+func spliceArgs(event string, hasEvent bool, args Args) []byte {
+	a := args.vals()
 	if !hasEvent {
 		return a.data
 	}

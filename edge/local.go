@@ -48,7 +48,7 @@ func (l localNamespace) BroadcastWithAck(b *bus.Broadcast, timeout time.Duration
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		ack(bus.Message{Data: a.data, Attachments: a.atts})
+		ack(bus.Message{Data: a.JSON(), Attachments: a.Attachments()})
 	})
 	if len(sent) > 0 {
 		if timeout <= 0 {

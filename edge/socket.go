@@ -299,7 +299,13 @@ func (s *Socket) Disconnect(close bool) {
 func (s *Socket) CloseTransport() { s.conn.sess.Close() }
 
 func (s *Socket) send(p *socketio.Packet, volatile bool) error {
-	f := frames(p)
+	var one [1]engine.Frame
+	f := one[:]
+	if len(p.Attachments) == 0 {
+		one[0] = engine.Frame{Data: encodePacket(p)} // no slice to allocate
+	} else {
+		f = frames(p)
+	}
 	if volatile {
 		s.conn.sess.SendVolatile(f...)
 		return nil
@@ -336,10 +342,6 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 	if err != nil {
 		return
 	}
-	args, err := newArgs(p.Data, true, p.Attachments)
-	if err != nil {
-		return
-	}
 	s.mu.RLock()
 	h := s.handlers[name]
 	anyH := s.anyHandler
@@ -356,7 +358,18 @@ func (s *Socket) onEvent(p *socketio.Packet) {
 	if h == nil {
 		return
 	}
-	e := &Event{Socket: s, Name: name, Args: args, ackID: p.ID, hasAck: p.HasID}
+	// One allocation for the event, its arguments and (for up to
+	// len(elems)-1 arguments) their split.
+	in := &struct {
+		ev    Event
+		args  argsVal
+		elems [4][]byte
+	}{}
+	if eventArgs(&in.args, in.elems[:0], p.Data, p.Attachments) != nil {
+		return
+	}
+	e := &in.ev
+	e.Socket, e.Name, e.Args, e.ackID, e.hasAck = s, name, Args{&in.args}, p.ID, p.HasID
 	s.safely(func() { h(e) })
 }
 

@@ -8,13 +8,18 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // The WebSocket read side is ours rather than gorilla's (gorilla does the
 // upgrade handshake): an idle connection then costs no read buffer and a
-// shallow stack. The reader blocks on a small array inside the session; a
-// pooled buffer is borrowed only while a burst of frames is being parsed.
+// shallow stack. On a TCP connection the reader waits for data through the
+// descriptor (syscall.RawConn) and borrows a large pooled buffer only once
+// data is there, so a waiting connection holds none and every read can take
+// all the frames the client has sent. On other connections (TLS, pipes) it
+// blocks on a small array inside the session and moves to a pooled buffer
+// when a read fills that array.
 
 // Close codes of RFC 6455.
 const (
@@ -69,12 +74,70 @@ type wsReader struct {
 	// reading from a fresh goroutine (whose stack is small again).
 	idleAfter time.Duration
 	armed     bool // the idle deadline is set
+
+	// rc is set when nc exposes its descriptor; rawFn is rd.rawRead bound
+	// once (a method value made per read would allocate), and rawN, rawErr
+	// are what its last call read.
+	rc     syscall.RawConn
+	rawFn  func(fd uintptr) bool
+	rawN   int
+	rawErr error
 }
 
 func newWSReader(nc net.Conn, max int64, onPing func([]byte)) *wsReader {
 	rd := &wsReader{nc: nc, max: max, onPing: onPing}
 	rd.buf = rd.inline[:]
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rd.rc, rd.rawFn = rc, rd.rawRead
+		}
+	}
 	return rd
+}
+
+// fill reads what the connection has into rd.buf[rd.w:].
+func (rd *wsReader) fill() (int, error) {
+	if rd.rc == nil {
+		return rd.nc.Read(rd.buf[rd.w:])
+	}
+	rd.rawN, rd.rawErr = 0, nil
+	if err := rd.rc.Read(rd.rawFn); err != nil {
+		return 0, err // the deadline, or the connection was closed
+	}
+	return rd.rawN, rd.rawErr
+}
+
+// rawRead is one read attempt on the descriptor: it borrows the large
+// buffer for it and gives it back when nothing was there (false: the poller
+// then parks the goroutine until the descriptor is readable).
+func (rd *wsReader) rawRead(fd uintptr) bool {
+	borrowed := false
+	if rd.pooled == nil {
+		p := burstPool.Get().(*[]byte)
+		rd.w = copy(*p, rd.buf[:rd.w])
+		rd.pooled, rd.buf, borrowed = p, *p, true
+	}
+	for {
+		n, err := syscall.Read(int(fd), rd.buf[rd.w:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if borrowed {
+				rd.w = copy(rd.inline[:], rd.buf[:rd.w])
+				burstPool.Put(rd.pooled)
+				rd.pooled, rd.buf = nil, rd.inline[:]
+			}
+			return false
+		case err != nil:
+			rd.rawErr = os.NewSyscallError("read", err)
+		case n == 0:
+			rd.rawErr = io.EOF
+		default:
+			rd.rawN = n
+		}
+		return true
+	}
 }
 
 // need makes at least n unread bytes available, reading as needed; n is at
@@ -92,7 +155,7 @@ func (rd *wsReader) need(n int) error {
 			rd.w = copy(*p, rd.buf[:rd.w])
 			rd.pooled, rd.buf = p, *p
 		}
-		m, err := rd.nc.Read(rd.buf[rd.w:])
+		m, err := rd.fill()
 		rd.w += m
 		rd.burst = rd.w == len(rd.buf)
 		if err != nil && rd.w-rd.r < n {

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -347,6 +348,51 @@ func TestDecodeSmallAttachmentLimit(t *testing.T) {
 			if (err == nil) != (n <= max) {
 				t.Errorf("%d attachments, max %d: %v", n, max, err)
 			}
+		}
+	}
+}
+
+func TestSplitEvent(t *testing.T) {
+	tests := []struct {
+		data, args string
+		n          int // elements, the name included
+	}{
+		{`["e"]`, `[]`, 1},
+		{` [ "e" ] `, `[]`, 1},
+		{`["e",1]`, `[1]`, 2},
+		{`["e",{"a":[1,2]},"x"]`, `[{"a":[1,2]},"x"]`, 3},
+		{`[ "e" , 1 ,  "]" ]  `, `[1 ,  "]" ]`, 3},
+		{`["e",` + "\n\t" + `[]]`, `[[]]`, 2},
+		{`[7,null]`, `[null]`, 2},
+	}
+	for _, tt := range tests {
+		data := []byte(tt.data)
+		elems, args, err := SplitEvent(nil, data)
+		if err != nil {
+			t.Errorf("SplitEvent(%s): %v", tt.data, err)
+			continue
+		}
+		if string(args) != tt.args || len(elems) != tt.n {
+			t.Errorf("SplitEvent(%s) = %d elements, args %s; want %d, %s", tt.data, len(elems), args, tt.n, tt.args)
+		}
+		if !json.Valid(args) {
+			t.Errorf("SplitEvent(%s): args %q not valid JSON", tt.data, args)
+		}
+		// The arguments after the name are exactly the elements of args.
+		again, err := SplitArray(nil, args)
+		if err != nil || len(again) != len(elems)-1 {
+			t.Errorf("SplitArray(args %s) = %q, %v", args, again, err)
+			continue
+		}
+		for i := range again {
+			if !bytes.Equal(again[i], elems[i+1]) {
+				t.Errorf("SplitEvent(%s): argument %d = %s, element %s", tt.data, i, again[i], elems[i+1])
+			}
+		}
+	}
+	for _, bad := range []string{``, `{}`, `["e",`, `["e" 1]`, `["e"]x`} {
+		if _, args, err := SplitEvent(nil, []byte(bad)); !errors.Is(err, ErrInvalidPayload) || args != nil {
+			t.Errorf("SplitEvent(%s) = %q, %v; want ErrInvalidPayload", bad, args, err)
 		}
 	}
 }

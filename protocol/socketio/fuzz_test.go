@@ -76,6 +76,21 @@ func FuzzDecode(f *testing.F) {
 			if s, ok := v[0].(string); ok && s != name {
 				t.Fatalf("EventName(%q) = %q, encoding/json says %q", p.Data, name, s)
 			}
+			// SplitEvent's in-place argument array holds exactly the
+			// elements after the name.
+			elems, args, err := SplitEvent(nil, bytes.Clone(p.Data))
+			if err != nil || len(elems) != len(v) {
+				t.Fatalf("SplitEvent(%q) = %q, %v", p.Data, elems, err)
+			}
+			var rest []json.RawMessage
+			if err := json.Unmarshal(args, &rest); err != nil || len(rest) != len(v)-1 {
+				t.Fatalf("SplitEvent(%q) args %q: %v, %d elements", p.Data, args, err, len(rest))
+			}
+			for i := range rest {
+				if !bytes.Equal(bytes.TrimSpace(rest[i]), elems[i+1]) {
+					t.Fatalf("SplitEvent(%q) args[%d] = %q, element %q", p.Data, i, rest[i], elems[i+1])
+				}
+			}
 			fallthrough
 		case Ack, BinaryAck:
 			if p.Data == nil {

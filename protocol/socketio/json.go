@@ -354,37 +354,69 @@ func skipStringFast(b []byte, i int) int {
 // validating the grammar again. It returns ErrInvalidPayload for input that is not an array. It
 // allocates only when dst must grow.
 func SplitArray(dst [][]byte, data []byte) ([][]byte, error) {
+	dst, _, err := splitArray(dst, data)
+	return dst, err
+}
+
+// SplitEvent is SplitArray for the data of an EVENT packet, ["name", args...], that also returns
+// the arguments as a JSON array without allocating: the byte just before the first argument (a
+// comma or a space) is overwritten with '[', so args shares data's memory from there to the
+// closing bracket. data must therefore be the caller's to change, and elems[0] is the only part
+// of it left before args. Without arguments, args is "[]".
+func SplitEvent(dst [][]byte, data []byte) (elems [][]byte, args []byte, err error) {
+	n := len(dst)
+	dst, second, err := splitArray(dst, data)
+	switch {
+	case err != nil:
+		return dst, nil, err
+	case len(dst)-n < 2:
+		return dst, []byte("[]"), nil
+	}
+	end := len(data) - 1
+	for data[end] != ']' { // trailing whitespace (SplitArray checked it is only that)
+		end--
+	}
+	data[second-1] = '['
+	return dst, data[second-1 : end+1], nil
+}
+
+// splitArray is SplitArray; second is where the second element starts (0 if there is none).
+func splitArray(dst [][]byte, data []byte) ([][]byte, int, error) {
+	second := 0
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '[' {
-		return dst, fmt.Errorf("%w: not a JSON array", ErrInvalidPayload)
+		return dst, 0, fmt.Errorf("%w: not a JSON array", ErrInvalidPayload)
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == ']' {
 		i++
 	} else {
-		for {
+		for k := 0; ; k++ {
+			if k == 1 {
+				second = i
+			}
 			end := skipFast(data, i)
 			if end < 0 {
-				return dst, fmt.Errorf("%w: malformed array element", ErrInvalidPayload)
+				return dst, 0, fmt.Errorf("%w: malformed array element", ErrInvalidPayload)
 			}
 			dst = append(dst, data[i:end:end])
 			if i = skipSpace(data, end); i >= len(data) {
-				return dst, fmt.Errorf("%w: unterminated array", ErrInvalidPayload)
+				return dst, 0, fmt.Errorf("%w: unterminated array", ErrInvalidPayload)
 			}
 			if data[i] == ']' {
 				i++
 				break
 			}
 			if data[i] != ',' {
-				return dst, fmt.Errorf("%w: malformed array", ErrInvalidPayload)
+				return dst, 0, fmt.Errorf("%w: malformed array", ErrInvalidPayload)
 			}
 			i = skipSpace(data, i+1)
 		}
 	}
 	if skipSpace(data, i) != len(data) {
-		return dst, fmt.Errorf("%w: data after array", ErrInvalidPayload)
+		return dst, 0, fmt.Errorf("%w: data after array", ErrInvalidPayload)
 	}
-	return dst, nil
+	return dst, second, nil
 }
 
 // eventNameRaw returns the first element of an EVENT payload: for a string its raw contents
