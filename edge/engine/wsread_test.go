@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -241,5 +242,97 @@ func TestWSReaderTrickleAndDeadlineMidFrame(t *testing.T) {
 		if err != nil || string(data) != "4next" {
 			t.Fatalf("chunk %d: second message: %q, %v", chunk, data, err)
 		}
+	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// On a TCP connection the reader reads through the descriptor: frames that
+// trickle in byte by byte, a burst of many frames, an idle deadline between
+// messages (resumable, no buffer held while waiting) and the peer's close in
+// the middle of a frame.
+func TestWSReaderRawTCP(t *testing.T) {
+	client, server := tcpPair(t)
+	rd := newWSReader(server, 1<<20, nil)
+	if rd.rc == nil {
+		t.Fatal("a TCP connection must be read through its descriptor")
+	}
+	first := clientFrame(true, opText, []byte(`42["trickle",{"a":1}]`))
+	go func() {
+		for i := range first {
+			_, _ = client.Write(first[i : i+1])
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	data, _, err := rd.next()
+	if err != nil || string(data) != `42["trickle",{"a":1}]` {
+		t.Fatalf("trickled message: %q, %v", data, err)
+	}
+	rd.idle()
+
+	// A burst larger than the inline array arrives whole and is parsed
+	// from the buffer.
+	var burst []byte
+	for i := range 200 {
+		burst = append(burst, clientFrame(true, opText, fmt.Appendf(nil, `42["m",%d]`, i))...)
+	}
+	if _, err := client.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		data, _, err := rd.next()
+		if want := fmt.Sprintf(`42["m",%d]`, i); err != nil || string(data) != want {
+			t.Fatalf("burst message %d: %q, %v; want %s", i, data, err, want)
+		}
+		rd.idle()
+	}
+
+	// Idle: the deadline ends the wait between messages, with no buffer
+	// borrowed, and reading goes on afterwards.
+	rd.idleAfter = 30 * time.Millisecond
+	if _, _, err := rd.next(); !errors.Is(err, errIdle) {
+		t.Fatalf("idle wait: %v, want errIdle", err)
+	}
+	if rd.pooled != nil {
+		t.Fatal("a reader waiting for data holds the large buffer")
+	}
+	rd.idleAfter = time.Minute
+	if _, err := client.Write(clientFrame(true, opText, []byte("4after"))); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := rd.next(); err != nil || string(data) != "4after" {
+		t.Fatalf("after idle: %q, %v", data, err)
+	}
+	rd.idle()
+
+	// The peer closes in the middle of a frame.
+	half := clientFrame(true, opText, []byte("4cut short"))
+	_, _ = client.Write(half[:5])
+	client.Close()
+	if _, _, err := rd.next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("close mid-frame: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
