@@ -83,7 +83,7 @@ func Ack(ctx context.Context, cfg AckConfig) (AckReport, error) {
 	s := &ackRun{base: time.Now(), nsp: rc.Namespace, pl: newPayload(orDefault(cfg.PayloadSize, defaultPayload))}
 	s.measureFrom.Store(math.MaxInt64)
 
-	f := newFleet(rc)
+	f := newFleet(rc, readBufferSize)
 	defer f.close()
 	cancelWatch := f.closeOnDone(ctx)
 	defer cancelWatch()

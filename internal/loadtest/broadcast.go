@@ -91,7 +91,7 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastReport, error
 
 	s := &broadcastRun{base: time.Now(), kick: make(chan struct{}, 1)}
 	s.measureFrom.Store(math.MaxInt64)
-	f := newFleet(rc)
+	f := newFleet(rc, readBufferSize)
 	defer f.close()
 	cancelWatch := f.closeOnDone(ctx)
 	defer cancelWatch()

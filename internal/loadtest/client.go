@@ -4,11 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"sync"
-	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 var (
@@ -28,86 +23,55 @@ type nopHandler struct{}
 func (nopHandler) onPacket(*client, packet) {}
 
 // client is one simulated Socket.IO client over a raw WebSocket. Its read
-// goroutine is the only reader; writes are serialised by wmu, since the read
-// goroutine answers pings while a scenario may emit from another goroutine.
+// goroutine is the only reader; writes are serialised by ws.wmu, since the
+// read goroutine answers pings while a scenario may emit from another
+// goroutine.
 type client struct {
-	ws           *websocket.Conn
-	nsp          string
-	writeTimeout time.Duration
-	done         chan struct{} // closed when the read loop has ended
-
-	rbuf []byte // read scratch, owned by the reader
+	ws   *wsConn
+	nsp  string
+	done chan struct{} // closed when the read loop has ended
 
 	// seq is scenario state owned by the read goroutine (Broadcast: the
 	// next expected sequence number).
 	seq int64
 
-	wmu    sync.Mutex
-	wbuf   []byte // write scratch, guarded by wmu
-	nextID int64  // next ack id, guarded by wmu
+	nextID int64 // next ack id, guarded by ws.wmu
 }
 
-func newClient(ws *websocket.Conn, nsp string, writeTimeout time.Duration) *client {
-	return &client{ws: ws, nsp: nsp, writeTimeout: writeTimeout, done: make(chan struct{}), rbuf: make([]byte, 0, 256)}
+func newClient(ws *wsConn, nsp string) *client {
+	return &client{ws: ws, nsp: nsp, done: make(chan struct{})}
 }
 
 // write sends one text frame.
 func (c *client) write(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeLocked(b)
+	return c.ws.writeText(b)
 }
 
-func (c *client) writeLocked(b []byte) error {
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
-		return err
-	}
-	return c.ws.WriteMessage(websocket.TextMessage, b)
-}
-
-// emit builds a frame with build, which receives the client's scratch buffer
-// and, if withAck, a fresh ack id (else -1), and sends it.
+// emit builds a frame with build, which appends it to the buffer it receives
+// and gets, if withAck, a fresh ack id (else -1), and sends it. The packet is
+// built straight into the connection's write buffer, behind the room kept
+// for the frame header, so it goes out without being copied.
 func (c *client) emit(withAck bool, build func(b []byte, id int64) []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	w := c.ws
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
 	id := int64(-1)
 	if withAck {
 		id = c.nextID
 		c.nextID++
 	}
-	c.wbuf = build(c.wbuf[:0], id)
-	return c.writeLocked(c.wbuf)
+	w.wbuf = build(w.wbuf[:wsHeadroom], id)
+	return w.writeFrameLocked(opText, w.wbuf)
 }
 
-// next reads the next non-empty text frame into the read scratch buffer; the
-// result is valid until the following call. Binary frames are skipped: the
-// benchmark contract carries no binary attachments.
+// next returns the next non-empty text message; the result is valid until
+// the following call. Binary messages are skipped: the benchmark contract
+// carries no binary attachments.
 func (c *client) next() ([]byte, error) {
 	for {
-		typ, r, err := c.ws.NextReader()
-		if err != nil {
-			return nil, err
-		}
-		if typ != websocket.TextMessage {
-			continue
-		}
-		b := c.rbuf[:0]
-		for {
-			if len(b) == cap(b) {
-				b = append(b, 0)[:len(b)]
-			}
-			n, err := r.Read(b[len(b):cap(b)])
-			b = b[:len(b)+n]
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		c.rbuf = b
-		if len(b) > 0 {
-			return b, nil
+		b, err := c.ws.next()
+		if err != nil || len(b) > 0 {
+			return b, err
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,13 +35,13 @@ func BenchmarkReceive(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := newFleet(rc)
-	ws, _, err := f.dialers[0].DialContext(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/", nil)
+	f := newFleet(rc, readBufferSize)
+	ws, err := f.dialers[0].dial(context.Background(), rc.targets[0].url, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ws.Close()
-	c := newClient(ws, "/", time.Second)
+	defer ws.close()
+	c := newClient(ws, "/")
 	s := &broadcastRun{base: time.Now(), kick: make(chan struct{}, 1)}
 	s.measureFrom.Store(math.MinInt64)
 	b.ReportAllocs()

@@ -3,17 +3,19 @@
 // Switchboard, others) and measures what the server costs and how fast it
 // delivers.
 //
-// It speaks Engine.IO v4 and Socket.IO v5 itself over a raw WebSocket
-// (gorilla/websocket), opening `GET /socket.io/?EIO=4&transport=websocket`
-// directly, with no polling phase. It answers the server's Engine.IO pings
-// (`2`) with pongs (`3`), connects one namespace per client, sends only text
-// packets and decodes only what the scenarios need, with one small
-// allocation per message received (gorilla's message reader), so one core
-// drives 10k clients. Its receive capacity depends on how the server writes:
-// frames coalesced into few TCP segments are cheap (hundreds of thousands
-// per second per core), while one frame per segment costs two read(2) calls
-// per message (the Go runtime reads until EAGAIN). Usage.ClientCores tells
-// which side was the limit.
+// It speaks Engine.IO v4 and Socket.IO v5 itself over a raw WebSocket (its
+// own minimal RFC 6455 client, wsconn.go), opening
+// `GET /socket.io/?EIO=4&transport=websocket` directly, with no polling
+// phase. It answers the server's Engine.IO pings (`2`) with pongs (`3`),
+// connects one namespace per client, sends only text packets and decodes
+// only what the scenarios need, without allocating per message, so one core
+// drives 10k clients. Like a real client it sends every packet as its own
+// frame in its own write(2); it reads whatever the socket holds in one
+// read(2) and parses every frame in it before reading again. Its receive
+// capacity depends on how the server writes: frames coalesced into few TCP
+// segments are cheap (hundreds of thousands per second per core), while one
+// frame per segment costs two read(2) calls per message (the Go runtime
+// reads until EAGAIN). Usage.ClientCores tells which side was the limit.
 //
 // # Scenarios
 //

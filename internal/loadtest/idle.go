@@ -35,7 +35,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (IdleReport, error) {
 	}
 	self0 := sampleSelf()
 
-	f := newFleet(rc)
+	f := newFleet(rc, idleReadBufferSize)
 	defer f.close()
 	cancelWatch := f.closeOnDone(ctx)
 	defer cancelWatch()

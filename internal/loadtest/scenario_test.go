@@ -95,7 +95,9 @@ func TestBroadcast(t *testing.T) {
 			if tc.rate > 0 && (r.BroadcastRate < 0.7*float64(tc.rate) || r.BroadcastRate > 1.3*float64(tc.rate)) {
 				t.Errorf("paced at %d/s, got %.1f/s", tc.rate, r.BroadcastRate)
 			}
-			if runtime.GOOS == "linux" && r.ServerCPU == 0 && r.ClientCores == 0 {
+			// A max-rate run keeps the process busy for longer than the
+			// kernel's CPU accounting tick; a paced one may stay under it.
+			if runtime.GOOS == "linux" && tc.rate == 0 && r.ServerCPU == 0 && r.ClientCores == 0 {
 				t.Errorf("no CPU sample: %+v", r)
 			}
 			if _, err := json.Marshal(r); err != nil {
