@@ -321,10 +321,12 @@ func (n *Namespace) deliverEncoded(o broadcastOpts, data []byte, atts [][]byte) 
 		f := frames(p)
 		// Logged and delivered under one read lock: a socket being restored
 		// (under the write lock) either finds it in the log or gets it live.
+		start, inline := n.srv.fan.begin()
 		n.mu.RLock()
 		rec.log(n.name, offset, o, f)
-		n.eachLocked(o, func(s *Socket) { _ = s.conn.sess.Send(f...) })
+		n.eachLocked(o, func(s *Socket) { _ = fanSend(s, inline, f) })
 		n.mu.RUnlock()
+		n.srv.fan.end(start)
 		return
 	}
 	p := &socketio.Packet{Type: packetType(true, atts), Namespace: n.name, Data: data, Attachments: atts}
@@ -342,13 +344,15 @@ func (b *BroadcastOperator) BroadcastRaw(f []engine.Frame) {
 // re-enters the namespace (a slow consumer is closed on its own goroutine),
 // so it runs under the read lock without copying the recipients.
 func (n *Namespace) deliver(o broadcastOpts, f []engine.Frame) {
+	start, inline := n.srv.fan.begin()
 	n.each(o, func(s *Socket) {
 		if o.volatile {
 			s.conn.sess.SendVolatile(f...)
 		} else {
-			_ = s.conn.sess.Send(f...)
+			_ = fanSend(s, inline, f)
 		}
 	})
+	n.srv.fan.end(start)
 }
 
 // sendWithAck sends an encoded event with one ack id to every selected
@@ -360,6 +364,8 @@ func (n *Namespace) sendWithAck(o broadcastOpts, data []byte, atts [][]byte, fn 
 	f := frames(&socketio.Packet{Type: packetType(true, atts), Namespace: n.name, ID: id, HasID: true, Data: data, Attachments: atts})
 	ts := n.targets(o, nil)
 	sent := ts[:0]
+	start, inline := n.srv.fan.begin()
+	defer n.srv.fan.end(start)
 	for _, s := range ts {
 		if !s.registerAck(id, time.Duration(0), func(a Args, err error) { fn(s, a, err) }) {
 			continue
@@ -368,7 +374,7 @@ func (n *Namespace) sendWithAck(o broadcastOpts, data []byte, atts [][]byte, fn 
 		if o.volatile {
 			ok = s.conn.sess.SendVolatile(f...)
 		} else {
-			ok = s.conn.sess.Send(f...) == nil
+			ok = fanSend(s, inline, f) == nil
 		}
 		if !ok {
 			s.dropAck(id)

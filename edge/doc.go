@@ -18,8 +18,8 @@
 //
 // # Concurrency contract
 //
-// Each client connection (Engine.IO session) has one reader goroutine and one
-// writer goroutine (see edge/engine). Packets of one connection are handled
+// Each client connection (Engine.IO session) has one reader goroutine and a
+// writer goroutine while it has something queued (see edge/engine). Packets of one connection are handled
 // in order on its reader goroutine: middlewares, OnConnection callbacks and
 // event handlers run there, one at a time per connection and concurrently
 // across connections. A handler that blocks stalls its own connection only;
@@ -32,9 +32,11 @@
 // are bounded in bytes; a connection that overflows its queue is closed as a
 // slow consumer (counted in Metrics) without affecting anyone else.
 //
-// A broadcast is encoded once and the same frames are queued to every
-// recipient; the writer of each connection coalesces whatever is queued into
-// one write. Disconnect handlers and ack callbacks may run on any goroutine.
+// A broadcast is encoded once and the same frames go to every recipient: at a
+// low broadcast rate the broadcasting goroutine writes them to each quiet
+// connection itself, with a write that never blocks; when broadcasts follow
+// each other closely they are queued, and the writer of each connection
+// coalesces whatever is queued into one write (fanout.go). Disconnect handlers and ack callbacks may run on any goroutine.
 // A panic in a handler is recovered, logged, and disconnects that socket only.
 // The lock order is written down in LOCKS.md.
 package edge

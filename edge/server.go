@@ -18,6 +18,7 @@ type Server struct {
 	cfg      Config
 	eng      *engine.Server
 	recovery *recovery
+	fan      fanout
 
 	mu       sync.RWMutex
 	nsps     map[string]*Namespace

@@ -8,11 +8,18 @@
 // # Concurrency contract
 //
 // A WebSocket session has exactly one reader goroutine (the one that served
-// the upgrade request) and one writer goroutine, parked on a channel while the
-// queue is empty. Nothing else touches the connection. A persistent writer
-// costs one small parked stack, and saves a goroutine start (and its stack
-// growth) on every burst of writes; under load the writer coalesces
-// everything queued since its last write into a single write syscall.
+// the upgrade request, moved to a fresh goroutine after an idle period) and at
+// most one write in progress at any time. Writes are done by:
+//   - the session's writer goroutine, started on demand and parked on a
+//     channel while the queue is empty (it exits after two idle reaper
+//     periods): under load it coalesces everything queued since its last
+//     write into a single write syscall;
+//   - the goroutine calling Send, when the session has written nothing for a
+//     moment (inline.go): one non-blocking write, with whatever the socket
+//     does not take queued, first, for the writer. At a low message rate this
+//     saves a goroutine hand-off per frame; Queue never does it;
+//   - SendNow, for the reader and the heartbeat, which may block on their own
+//     client.
 //
 // A polling session has no goroutine of its own: the pending GET request
 // drains the queue, and the POST request delivers messages.
@@ -20,7 +27,8 @@
 // Heartbeats use one runtime timer per session (time.AfterFunc), which is a
 // heap entry, not a goroutine.
 //
-// Send, SendVolatile and Close may be called from any goroutine. Receiver
+// Send, Queue, SendVolatile and Close may be called from any goroutine, also
+// while holding locks: none of them blocks on the network. Receiver
 // methods are called for one session one at a time and in order; OnClose is
 // called exactly once and may run while an OnMessage call of the same session
 // is still in progress (for example when the heartbeat times out).

@@ -29,6 +29,10 @@ type Server struct {
 	shards   [shardCount]shard
 	count    atomic.Int64
 	closed   atomic.Bool
+	// gate orders requests against Shutdown: a request counts itself in
+	// wg before Shutdown starts waiting (so whatever goroutines it starts
+	// are waited for too), or finds the server closed.
+	gate     sync.RWMutex
 	done     chan struct{} // closed by Shutdown; stops the reaper
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -111,6 +115,15 @@ func (srv *Server) open(s *Session) Receiver {
 
 // ServeHTTP serves the Engine.IO endpoint.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	srv.gate.RLock()
+	counted := !srv.closed.Load()
+	if counted {
+		srv.wg.Add(1)
+	}
+	srv.gate.RUnlock()
+	if counted {
+		defer srv.wg.Done()
+	}
 	if !srv.cors(w, r) {
 		srv.reject(w, errForbidden)
 		return
@@ -283,7 +296,9 @@ func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 // ReasonServerShutdown (flushing what is queued) and waits for the session
 // goroutines to end or ctx to be done.
 func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.gate.Lock()
 	srv.closed.Store(true)
+	srv.gate.Unlock()
 	srv.stopOnce.Do(func() { close(srv.done) })
 	srv.CloseAll(ReasonServerShutdown)
 	done := make(chan struct{})

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/switchboard-rt/switchboard/protocol/engineio"
@@ -18,8 +19,12 @@ type Frame struct {
 	Data   []byte
 	Binary bool
 
-	control byte // a WebSocket control opcode (pong), for frames of the engine's own
+	control byte // a WebSocket control opcode (pong), for frames of the engine's own; or rawBytes
 }
+
+// rawBytes marks a frame whose Data is already WebSocket bytes: the rest of
+// a frame that a non-blocking write left unwritten.
+const rawBytes = 0xff
 
 var (
 	pingFrame  = Frame{Data: []byte("2")}
@@ -94,9 +99,15 @@ type Session struct {
 	awaitingPong bool
 	graceUsed    bool
 
-	// writeDeadline is the write deadline last set on the WebSocket; only
-	// the goroutine holding s.writing touches it.
-	writeDeadline time.Time
+	// writeDeadline is the write deadline last set on the WebSocket (Unix
+	// ns); only the goroutine holding s.writing touches it.
+	writeDeadline int64
+	// rc is the WebSocket's descriptor when it has one (TCP): frames for a
+	// quiet session are then written by the sender itself (see sendInline).
+	rc syscall.RawConn
+	// lastWrite is when the transport was last written (monotonic ns, see
+	// monoNow), under mu.
+	lastWrite int64
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -144,8 +155,18 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // Send queues frames to be written in order, as one unit: nothing queued by
 // another goroutine lands between them. It returns ErrClosed after the session
 // ended, and ErrSlowConsumer when the queue would exceed Config.MaxQueueBytes,
-// in which case the session is closed.
-func (s *Session) Send(frames ...Frame) error {
+// in which case the session is closed. A WebSocket session that has been
+// quiet for a moment gets the frames written at once, by the calling
+// goroutine, with a write that never blocks (see inline.go).
+func (s *Session) Send(frames ...Frame) error { return s.send(frames, true) }
+
+// Queue is Send without the write on the calling goroutine: the frames are
+// always left to the session's writer. A broadcast to many sessions in quick
+// succession uses it, so that each writer gathers several broadcasts into
+// one write instead of the broadcaster writing every frame on its own.
+func (s *Session) Queue(frames ...Frame) error { return s.send(frames, false) }
+
+func (s *Session) send(frames []Frame, inline bool) error {
 	n := 0
 	for i := range frames {
 		n += len(frames[i].Data)
@@ -172,6 +193,12 @@ func (s *Session) Send(frames ...Frame) error {
 		}()
 		return ErrSlowConsumer
 	}
+	if inline && s.inlineOKLocked(n) {
+		if !s.sendInlineLocked(frames) {
+			return ErrClosed
+		}
+		return nil
+	}
 	s.queue = append(s.queue, frames...)
 	s.queueBytes += n
 	s.wakeLocked()
@@ -190,7 +217,7 @@ func (s *Session) SendVolatile(frames ...Frame) bool {
 	if !writable {
 		return false
 	}
-	return s.Send(frames...) == nil
+	return s.send(frames, false) == nil
 }
 
 // Close ends the session with reason "forced close" after flushing what is

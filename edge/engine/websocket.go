@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -278,6 +279,11 @@ func wsCloseReason(err error) string {
 // useWebSocketLocked makes conn the session's transport for writing.
 func (s *Session) useWebSocketLocked(nc net.Conn) {
 	s.ws = nc
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			s.rc = rc
+		}
+	}
 	s.wsWake = make(chan struct{}, 1)
 	s.flush = func(frames []Frame) error { return s.writeFrames(nc, frames) }
 	s.endWrite = func(ok bool) {
@@ -308,14 +314,19 @@ func (s *Session) writeFrames(nc net.Conn, frames []Frame) error {
 	// WriteTimeout is left: a busy connection pays for it (a poller timer
 	// update) every few seconds rather than on every write, and a write
 	// still cannot block for more than WriteTimeout.
-	if now, limit := time.Now(), s.srv.cfg.WriteTimeout; now.Add(limit / 2).After(s.writeDeadline) {
+	if now, limit := time.Now(), s.srv.cfg.WriteTimeout; now.Add(limit/2).UnixNano() > s.writeDeadline {
 		if err := nc.SetWriteDeadline(now.Add(limit)); err != nil {
 			return err
 		}
-		s.writeDeadline = now.Add(limit)
+		s.writeDeadline = now.Add(limit).UnixNano()
 	}
-	total := 0
+	total, packets := 0, len(frames)
 	for _, f := range frames {
+		if f.control == rawBytes {
+			buf = append(buf, f.Data...) // counted as a packet when it was begun
+			packets--
+			continue
+		}
 		op := byte(opText)
 		switch {
 		case f.control != 0:
@@ -342,6 +353,6 @@ func (s *Session) writeFrames(nc net.Conn, frames []Frame) error {
 			return err
 		}
 	}
-	s.srv.cfg.Metrics.PacketsOut(len(frames), total)
+	s.srv.cfg.Metrics.PacketsOut(packets, total)
 	return nil
 }

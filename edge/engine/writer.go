@@ -100,7 +100,7 @@ func (s *Session) SendNow(frames ...Frame) error {
 	s.mu.Unlock()
 	err := s.flush(frames)
 	s.mu.Lock()
-	s.writing = false
+	s.writing, s.lastWrite = false, monoNow()
 	if len(s.queue) > 0 || s.state != stateOpen {
 		s.kickWriterLocked()
 	}
@@ -154,7 +154,7 @@ func (s *Session) flushQueueLocked() error {
 	err := s.flush(frames)
 	clear(frames)
 	s.mu.Lock()
-	s.writing = false
+	s.writing, s.lastWrite = false, monoNow()
 	if s.spare == nil {
 		s.spare = frames[:0]
 	}
