@@ -153,6 +153,11 @@ func (s Subjects) Auth(ns string) string { return s.p() + ".auth." + NamespaceTo
 // leave, disconnect, sockets, presence).
 func (s Subjects) Command(name string) string { return s.p() + ".cmd." + name }
 
+// Broadcast is the subject of ordered emits: P.bcast. Every edge receives
+// each message (no queue group), in the order it was published, and delivers
+// it to its own sockets only.
+func (s Subjects) Broadcast() string { return s.p() + ".bcast" }
+
 // Presence is the subject of room presence changes: P.presence.<ns>.<room>.
 func (s Subjects) Presence(ns, room string) string {
 	return s.p() + ".presence." + NamespaceToken(ns) + "." + NameToken(room)

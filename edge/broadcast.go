@@ -20,12 +20,14 @@ type BroadcastOperator struct {
 	rooms    []string
 	except   []string
 	volatile bool
+	local    bool
 }
 
 type broadcastOpts struct {
 	rooms    []string
 	except   []string
 	volatile bool
+	local    bool // this node's sockets only: nothing goes to the adapter
 }
 
 // To returns an operator that also selects the sockets in rooms.
@@ -41,6 +43,12 @@ func (n *Namespace) Except(rooms ...string) *BroadcastOperator {
 // Volatile returns an operator whose emits skip clients that cannot take them at once.
 func (n *Namespace) Volatile() *BroadcastOperator {
 	return &BroadcastOperator{nsp: n, volatile: true}
+}
+
+// Local returns an operator for this node's sockets of the namespace only
+// (see BroadcastOperator.Local).
+func (n *Namespace) Local() *BroadcastOperator {
+	return &BroadcastOperator{nsp: n, local: true}
 }
 
 // Emit sends an event to every socket of the namespace.
@@ -75,8 +83,17 @@ func (b *BroadcastOperator) Volatile() *BroadcastOperator {
 	return &c
 }
 
+// Local returns a copy that acts on this node's sockets only (socket.io's
+// io.local): its emits, acks and socket operations do not involve the
+// adapter or the other nodes.
+func (b *BroadcastOperator) Local() *BroadcastOperator {
+	c := *b
+	c.local = true
+	return &c
+}
+
 func (b *BroadcastOperator) opts() broadcastOpts {
-	return broadcastOpts{rooms: b.rooms, except: b.except, volatile: b.volatile}
+	return broadcastOpts{rooms: b.rooms, except: b.except, volatile: b.volatile, local: b.local}
 }
 
 // Emit sends an event to the selected sockets. The packet is encoded once
@@ -188,7 +205,7 @@ func (b *BroadcastOperator) EmitWithAckEach(ctx context.Context, fn func(*Socket
 // once they reported (or ctx ended), with the number of their recipients.
 func (n *Namespace) publishWithAck(ctx context.Context, o broadcastOpts, data []byte, atts [][]byte, answer func(Args)) (bus.Result, int, error) {
 	c := n.cluster()
-	if c == nil {
+	if c == nil || o.local {
 		return noCluster(), 0, nil
 	}
 	timeout := n.srv.cfg.RequestTimeout
@@ -308,6 +325,9 @@ func (n *Namespace) broadcast(o broadcastOpts, event string, args []any, _ func(
 		return err
 	}
 	n.deliverEncoded(o, data, atts)
+	if o.local {
+		return nil
+	}
 	return n.publish(o, data, atts)
 }
 

@@ -144,7 +144,7 @@ func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, C
 	n := b.nsp
 	out := n.localInfos(b.opts())
 	c := n.cluster()
-	if c == nil {
+	if c == nil || b.local {
 		return out, noCluster(), nil
 	}
 	ctx, cancel := n.srv.requestContext(ctx)
@@ -192,7 +192,7 @@ func (b *BroadcastOperator) DisconnectSockets(ctx context.Context, close bool) (
 
 func (b *BroadcastOperator) clusterOp(ctx context.Context, local int, what string, op func(context.Context, bus.Namespace) (int, bus.Result, error)) (int, ClusterResult, error) {
 	c := b.nsp.cluster()
-	if c == nil {
+	if c == nil || b.local {
 		return local, noCluster(), nil
 	}
 	ctx, cancel := b.nsp.srv.requestContext(ctx)

@@ -260,3 +260,41 @@ func TestClusterAttachFailure(t *testing.T) {
 	}
 	c.expect(`2["still",1]`)
 }
+
+// Local operators act on this node's sockets only.
+func TestClusterLocal(t *testing.T) {
+	srvs, _ := cluster(t, 2)
+	a := dial(t, srvs[0])
+	sidA := a.connect("/")
+	b := dial(t, srvs[1])
+	b.connect("/")
+	srvs[0].Of("/").Socket(sidA).Join("r")
+
+	if err := srvs[0].Of("/").Local().Emit("mine"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`2["mine"]`)
+	b.quiet()
+	if err := srvs[1].Of("/").Local().To("r").Emit("none"); err != nil {
+		t.Fatal(err)
+	}
+	a.quiet()
+	// The same operator without Local reaches the other node.
+	if err := srvs[1].Of("/").To("r").Emit("all"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`2["all"]`)
+
+	socks, res, err := srvs[1].Of("/").Local().FetchSockets(t.Context())
+	if err != nil || len(socks) != 1 || len(res.Missing) != 0 {
+		t.Fatalf("local FetchSockets = %d sockets, %+v, %v; want this node's one", len(socks), res, err)
+	}
+	socks, _, err = srvs[1].Of("/").To("r").FetchSockets(t.Context())
+	if err != nil || len(socks) != 1 || socks[0].ID != sidA {
+		t.Fatalf("cluster FetchSockets of r = %+v, %v", socks, err)
+	}
+	n, _, err := srvs[1].Of("/").Local().To("r").SocketsJoin(t.Context(), "x")
+	if err != nil || n != 0 || slices.Contains(srvs[0].Of("/").Socket(sidA).Rooms(), "x") {
+		t.Fatalf("local SocketsJoin on the other node = %d, %v; the remote socket must not join", n, err)
+	}
+}

@@ -32,7 +32,64 @@ func (g *Gateway) subscribeCommands() error {
 		}
 		g.subs = append(g.subs, sub)
 	}
+	// Ordered emits: every edge, no queue group (see onBroadcast).
+	sub, err := g.nc.Subscribe(g.subj.Broadcast(), g.onBroadcast)
+	if err != nil {
+		return fmt.Errorf("gateway: subscribe bcast: %w", err)
+	}
+	g.subs = append(g.subs, sub)
 	return nil
+}
+
+// onBroadcast applies an emit published on P.bcast to this edge's own
+// sockets. Every edge receives every such message, in the order published
+// (one subscription delivers in order, and delivery to the sockets never
+// blocks), so a service's consecutive emits reach each client in the order
+// sent, which P.cmd.emit (one edge of the queue group per command) does not
+// promise. Nothing is answered: every edge would. Bad messages are counted
+// (switchboard_nats_commands_total{command="bcast"}) and logged.
+func (g *Gateway) onBroadcast(m *nats.Msg) {
+	const name = "bcast"
+	fail := func(code, msg string, args ...any) {
+		g.cfg.Metrics.Command(name, code)
+		g.cfg.Logger.Warn("gateway: bcast dropped: "+msg, args...)
+	}
+	var c contract.EmitCommand
+	if err := json.Unmarshal(m.Data, &c); err != nil {
+		fail(contract.CodeBadRequest, "malformed", "error", err)
+		return
+	}
+	switch {
+	case c.Event == "":
+		fail(contract.CodeBadRequest, "event is required")
+		return
+	case c.AckTimeoutMS > 0:
+		fail(contract.CodeBadRequest, "acks need a command (P.cmd.emit)", "event", c.Event)
+		return
+	}
+	op, err := g.operator(c.Selector)
+	if err != nil {
+		// A namespace nobody has used on this edge has no sockets here.
+		g.cfg.Metrics.Command(name, contract.CodeUnknownNamespace)
+		return
+	}
+	if len(c.Args) == 0 {
+		c.Args = json.RawMessage("[]")
+	}
+	args, err := edge.RawArgs(c.Args, c.Attachments)
+	if err != nil {
+		fail(contract.CodeBadRequest, "bad args", "event", c.Event, "error", err)
+		return
+	}
+	op = op.Local()
+	if c.Volatile {
+		op = op.Volatile()
+	}
+	if err := op.Emit(c.Event, args); err != nil {
+		fail(errorCode(err), "emit failed", "event", c.Event, "error", err)
+		return
+	}
+	g.cfg.Metrics.Command(name, "ok")
 }
 
 // respond answers a command request (a published command has no reply subject).

@@ -6,8 +6,10 @@
 //     an acknowledgement (the reply becomes the ack), a publish otherwise;
 //   - P.conn.<ns> and P.disc.<ns> announce sockets;
 //   - namespaces configured for it ask P.auth.<ns> before accepting a socket;
-//   - commands on P.cmd.* (emit, join, leave, disconnect, sockets) are taken
-//     by one edge of the queue group and applied.
+//   - commands on P.cmd.* (emit, join, leave, disconnect, sockets, presence)
+//     are taken by one edge of the queue group and applied;
+//   - emits on P.bcast reach every edge, in order, and each delivers them to
+//     its own sockets.
 //
 // # Concurrency
 //

@@ -393,3 +393,46 @@ func TestNATSRestartKeepsSessions(t *testing.T) {
 		return nil
 	})
 }
+
+// P.bcast: every emit published reaches the selected sockets of this edge,
+// in the order published; bad messages are dropped without disturbing the
+// stream.
+func TestBroadcastSubject(t *testing.T) {
+	e := setup(t, Config{})
+	a, sa := e.client("/chat", nil)
+	b, _ := e.client("/chat", nil)
+	_ = e.request("sb.cmd.join", contract.RoomsCommand{Selector: contract.Selector{NS: "/chat", SIDs: []string{sa}}, Join: []string{"general"}})
+	pub := func(body any) {
+		t.Helper()
+		raw, ok := body.([]byte)
+		if !ok {
+			raw, _ = json.Marshal(body)
+		}
+		if err := e.nc.Publish("sb.bcast", raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 500
+	for i := range n {
+		pub(contract.EmitCommand{Selector: contract.Selector{NS: "/chat", Rooms: []string{"general"}}, Event: "seq", Args: json.RawMessage(fmt.Sprintf(`[%d]`, i))})
+		if i == n/2 {
+			pub([]byte(`{"ns":`))                                                                                                                       // malformed
+			pub(contract.EmitCommand{Selector: contract.Selector{NS: "/chat"}, Event: "acked", AckTimeoutMS: 100})                                      // acks need P.cmd.emit
+			pub(contract.EmitCommand{Selector: contract.Selector{NS: "/nope"}, Event: "lost"})                                                          // unknown here
+			pub(contract.EmitCommand{Selector: contract.Selector{NS: "/chat"}, Event: "bad", Args: json.RawMessage(`[{"_placeholder":true,"num":3}]`)}) // no such attachment
+		}
+	}
+	for i := range n {
+		m, err := a.Next(5 * time.Second)
+		var got int
+		if err != nil || m.Event != "seq" || m.Decode(0, &got) != nil || got != i {
+			t.Fatalf("message %d: %+v, %v", i, m, err)
+		}
+	}
+	if m, err := a.Next(100 * time.Millisecond); err == nil {
+		t.Fatalf("a got an extra message %+v", m)
+	}
+	if m, err := b.Next(100 * time.Millisecond); err == nil {
+		t.Fatalf("b (not in the room) got %+v", m)
+	}
+}

@@ -1,6 +1,7 @@
 package itest
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"syscall"
@@ -182,6 +183,54 @@ func TestClusterCommands(t *testing.T) {
 			if !s.Partial || !slices.Equal(s.MissingNodes, []string{"e3"}) {
 				t.Fatalf("sockets after kill: partial=%v missing=%v, want e3 named", s.Partial, s.MissingNodes)
 			}
+		})
+	}
+}
+
+// TestClusterOrderedPublish: emits a service publishes on P.bcast reach every
+// member on every node exactly once and in the order published, whichever
+// the adapter; P.cmd.emit, handled by one edge per command, does not promise
+// that order.
+func TestClusterOrderedPublish(t *testing.T) {
+	for _, adapter := range clusterAdapters {
+		t.Run(adapter, func(t *testing.T) {
+			e := newEnv(t, adapter, 3)
+			var members []*sioclient.Client
+			for i := range 3 {
+				for range 2 {
+					c, _ := e.client(i, "/chat")
+					join(t, c, "/chat", "r")
+					members = append(members, c)
+				}
+			}
+			outsider, _ := e.client(2, "/chat")
+			const n = 200
+			for i := range n {
+				body := fmt.Sprintf(`{"ns":"/chat","rooms":["r"],"event":"seq","args":[%d]}`, i)
+				if err := e.nc.Publish("sb.bcast", []byte(body)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			for k, c := range members {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range n {
+						m, err := c.Next(5 * time.Second)
+						var got int
+						if err != nil || m.Event != "seq" || m.Decode(0, &got) != nil || got != i {
+							t.Errorf("member %d: message %d: %+v, %v", k, i, m, err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			for _, c := range members {
+				none(t, c, "seq", 100*time.Millisecond) // once per node, not once per edge
+			}
+			none(t, outsider, "seq", 100*time.Millisecond)
 		})
 	}
 }

@@ -86,8 +86,13 @@ func (t Target) Emit(ctx context.Context, event string, args ...any) (*contract.
 	return &reply, nil
 }
 
-// Publish sends event with args to the selected sockets without waiting:
-// nothing tells whether an edge received it.
+// Publish sends event with args to the selected sockets without waiting,
+// on P.bcast: every edge receives it and delivers it to its own sockets, so
+// consecutive Publish calls of one Client reach each socket in the order
+// made (Emit's commands are each handled by one edge and may overtake each
+// other). Nothing tells whether an edge received it. It reaches Switchboard
+// edges only: in a cluster shared with Node.js socket.io servers, use Emit to
+// reach their clients too.
 func (t Target) Publish(event string, args ...any) error {
 	cmd, err := t.emitCommand(event, args)
 	if err != nil {
@@ -95,10 +100,10 @@ func (t Target) Publish(event string, args ...any) error {
 	}
 	b, err := json.Marshal(cmd)
 	if err != nil {
-		return fmt.Errorf("service: emit: %w", err)
+		return fmt.Errorf("service: publish: %w", err)
 	}
-	if err := t.c.nc.Publish(t.c.subj.Command("emit"), b); err != nil {
-		return fmt.Errorf("service: emit: %w", err)
+	if err := t.c.nc.Publish(t.c.subj.Broadcast(), b); err != nil {
+		return fmt.Errorf("service: publish: %w", err)
 	}
 	return nil
 }
