@@ -47,7 +47,7 @@ func (g *Gateway) subscribeCommands() error {
 // blocks), so a service's consecutive emits reach each client in the order
 // sent, which P.cmd.emit (one edge of the queue group per command) does not
 // promise. Nothing is answered: every edge would. Bad messages are counted
-// (switchboard_nats_commands_total{command="bcast"}) and logged.
+// (switchboard_service_commands_total{command="bcast"}) and logged.
 func (g *Gateway) onBroadcast(m *nats.Msg) {
 	const name = "bcast"
 	fail := func(code, msg string, args ...any) {

@@ -18,7 +18,7 @@ func NewGateway(reg prometheus.Registerer) *Gateway {
 		}, []string{"outcome"}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_service_commands_total",
-			Help: "Commands from services (emit, join, leave, disconnect, sockets), by outcome.",
+			Help: "Commands from services (emit, join, leave, disconnect, sockets, presence, bcast), by outcome.",
 		}, []string{"command", "outcome"}),
 		auths: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_service_auth_total",
