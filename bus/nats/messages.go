@@ -24,6 +24,7 @@ const (
 	partNone   = 2 // answered with nothing (e.g. no handler replied, unknown namespace)
 	partCount  = 3 // broadcast with acks: the number of clients reached
 	partAck    = 4 // broadcast with acks: one client's answer
+	partMore   = 5 // a list answer too large for one message: this piece, more follow (the last is partResult)
 )
 
 // Heartbeat flags.
@@ -165,7 +166,7 @@ func decodeReply(data []byte) (*reply, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if p.part < partResult || p.part > partAck {
+	if p.part < partResult || p.part > partMore {
 		return nil, errKind
 	}
 	p.payload = r.b

@@ -23,12 +23,15 @@ func (ns *namespace) simple(ctx context.Context, q *request, handle func(payload
 		switch rep.part {
 		case partNone:
 			return true
-		case partResult:
+		case partResult, partMore:
+			// A list too large for one message comes in pieces, in order
+			// (one publisher, one subscriber): the node's answer is
+			// complete with the partResult piece.
 			if err := handle(rep.payload); err != nil {
 				ns.a.drop(DropMalformed, "bus/nats: bad reply", "nsp", ns.name, "peer", rep.node, "error", err)
 				return false
 			}
-			return true
+			return rep.part == partResult
 		}
 		ns.a.drop(DropUnknownType, "bus/nats: unexpected reply part", "nsp", ns.name, "peer", rep.node, "part", rep.part)
 		return false

@@ -342,3 +342,39 @@ func TestDiscovery(t *testing.T) {
 		})
 	}
 }
+
+// A node with more sockets (or rooms) than one message holds answers in
+// pieces; the requester gets them all and counts the node as answered.
+func TestLargeListsComeInPieces(t *testing.T) {
+	const limit = 2048
+	_, n := cluster(t, 3, func(c *Config) { c.MaxMessageBytes = limit })
+	a, b := n[0], n[1]
+	const count = 300 // ~30 KB of socket descriptions
+	for i := range count {
+		b.local.add(sid(fmt.Sprintf("b%04d", i)), "r", fmt.Sprintf("room-%d", i))
+	}
+	n[2].local.add(sid("c1"), "r")
+	socks, res, err := a.ns.FetchSockets(bg, bus.Selector{Rooms: []string{"r"}})
+	wantResult(t, "FetchSockets", res, err, 2)
+	if len(socks) != count+1 {
+		t.Fatalf("FetchSockets: %d sockets, want %d", len(socks), count+1)
+	}
+	seen := map[string]bool{}
+	for _, s := range socks {
+		if seen[s.ID] {
+			t.Fatalf("socket %s twice", s.ID)
+		}
+		seen[s.ID] = true
+	}
+	rooms, res, err := a.ns.AllRooms(bg)
+	wantResult(t, "AllRooms", res, err, 2)
+	if want := 2*count + 2; len(rooms) != want { // room-i and each sid of b, "r", the sid of c1
+		t.Fatalf("AllRooms: %d rooms, want %d", len(rooms), want)
+	}
+	if got := b.met.get(b.met.published, KindReply); got <= 4 { // two requests
+		t.Fatalf("node b published %d replies: the answers were not split", got)
+	}
+	if d := b.met.get(b.met.dropped, DropOversize); d != 0 {
+		t.Fatalf("%d replies dropped as oversize", d)
+	}
+}

@@ -66,12 +66,12 @@ func (r *responder) run() {
 	case opSockets:
 		var socks []bus.SocketInfo
 		if r.ns.invoke("Sockets", func() { socks = local.Sockets(q.sel) }) {
-			r.send(partResult, func(dst []byte) []byte { return appendSockets(dst, socks) })
+			sendList(r, socks, appendSockets, true)
 		}
 	case opRooms:
 		var rooms []string
 		if r.ns.invoke("Rooms", func() { rooms = local.Rooms() }) {
-			r.send(partResult, func(dst []byte) []byte { return appendStrings(dst, rooms) })
+			sendList(r, rooms, appendStrings, true)
 		}
 	case opJoin, opLeave, opDisconnect:
 		var n int
@@ -126,6 +126,32 @@ func (r *responder) empty() {
 	case opBroadcastAck:
 		r.sendCount(partCount, 0)
 	}
+}
+
+// sendList answers with list, in as many messages as the size limit needs:
+// a list that does not fit is halved until the pieces do, each sent as
+// partMore but the very last (last), sent as partResult. Only an element
+// too large on its own is not sent (logged, counted as oversize).
+func sendList[T any](r *responder, list []T, enc func([]byte, []T) []byte, last bool) {
+	part := byte(partMore)
+	if last {
+		part = partResult
+	}
+	if len(list) > 1 && r.size(func(dst []byte) []byte { return enc(dst, list) }) > r.a.maxBytes() {
+		half := len(list) / 2
+		sendList(r, list[:half], enc, false)
+		sendList(r, list[half:], enc, last)
+		return
+	}
+	r.send(part, func(dst []byte) []byte { return enc(dst, list) })
+}
+
+// size is the length of a reply whose body payload appends.
+func (r *responder) size(payload func([]byte) []byte) int {
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = payload(appendReplyHeader((*buf)[:0], r.a.inst, r.a.cfg.NodeID, r.q.inst, r.q.id, partResult))
+	return len(*buf)
 }
 
 func (r *responder) sendCount(part byte, n int) {
