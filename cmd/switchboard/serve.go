@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-rt/switchboard/bus"
 	"github.com/switchboard-rt/switchboard/edge"
 	"github.com/switchboard-rt/switchboard/gateway"
+	"github.com/switchboard-rt/switchboard/internal/memtrim"
 	"github.com/switchboard-rt/switchboard/internal/metrics"
 	"github.com/switchboard-rt/switchboard/presence"
 )
@@ -169,6 +170,13 @@ func runNode(ctx context.Context, out io.Writer, logger *slog.Logger, cfg server
 	}
 	n.health.serving.Store(true)
 	n.announce(out)
+	// Give the memory of connection storms back once they settle.
+	trimCtx, stopTrim := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		memtrim.Run(trimCtx, memtrim.Config{Count: n.srv.Sessions})
+	}()
 
 	var runErr error
 	select {
@@ -177,6 +185,7 @@ func runNode(ctx context.Context, out io.Writer, logger *slog.Logger, cfg server
 	case runErr = <-serveErr:
 		logger.Error("server failed: shutting down", "err", runErr)
 	}
+	stopTrim()
 	n.drain(runErr == nil)
 	wg.Wait()
 	logger.Info("stopped", "mode", opts.mode)

@@ -46,11 +46,11 @@ func NewServer(cfg Config) *Server {
 		srv.shards[i].sessions = make(map[string]*Session)
 	}
 	srv.upgrader = websocket.Upgrader{
-		// A small read buffer keeps idle sessions cheap; larger messages are
-		// read straight into the message buffer.
-		ReadBufferSize: 512,
-		// Writes bypass gorilla's writer (see wsWriteLoop); the pool only
-		// stops gorilla from keeping the hijacked 4 KiB write buffer.
+		// gorilla only does the upgrade handshake: its Conn is dropped at
+		// once and the raw connection read and written by the engine. So no
+		// buffer of its own: a zero ReadBufferSize reuses net/http's
+		// hijacked reader, and an (always empty) WriteBufferPool keeps it
+		// from setting up a writer; both would be garbage per handshake.
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     func(*http.Request) bool { return true }, // checked in ServeHTTP
 		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
