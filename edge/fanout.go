@@ -41,7 +41,7 @@ func (f *fanout) end(start int64) {
 	f.lastEnd.Store(now)
 }
 
-// send hands f to s the way begin chose.
+// fanSend hands f to s the way begin chose.
 func fanSend(s *Socket, inline bool, f []engine.Frame) error {
 	if inline {
 		return s.conn.sess.Send(f...)
