@@ -66,7 +66,7 @@ func testPaging(e *env) {
 			if len(got) != size || first.Count != int64(size) {
 				e.Fatalf("room of %d, limit %d: %d members (count %d)", size, limit, len(got), first.Count)
 			}
-			if size > 0 && (first.Members == nil || len(first.Members) == 0) {
+			if size > 0 && len(first.Members) == 0 {
 				e.Fatalf("room of %d, limit %d: empty first page", size, limit)
 			}
 		}
