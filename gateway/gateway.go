@@ -137,10 +137,12 @@ func New(srv *edge.Server, nc *nats.Conn, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	// One round trip so that the server has the subscriptions before the
-	// edge reports ready (a P.bcast published then reaches it). Best
-	// effort: while NATS is away they are sent on reconnection.
-	if err := nc.FlushTimeout(2 * time.Second); err != nil {
-		g.cfg.Logger.Warn("gateway: NATS did not confirm the subscriptions", "error", err)
+	// edge reports ready (a P.bcast published then reaches it). While NATS
+	// is away there is nothing to wait for: they are sent on connection.
+	if nc.IsConnected() {
+		if err := nc.FlushTimeout(2 * time.Second); err != nil {
+			g.cfg.Logger.Warn("gateway: NATS did not confirm the subscriptions", "error", err)
+		}
 	}
 	srv.Use(g.authenticate)
 	srv.OnConnection(g.onConnect)
