@@ -59,37 +59,50 @@ func (g *Gateway) onBroadcast(m *nats.Msg) {
 		fail(contract.CodeBadRequest, "malformed", "error", err)
 		return
 	}
-	switch {
-	case c.Event == "":
-		fail(contract.CodeBadRequest, "event is required")
-		return
-	case c.AckTimeoutMS > 0:
+	if c.AckTimeoutMS > 0 {
 		fail(contract.CodeBadRequest, "acks need a command (P.cmd.emit)", "event", c.Event)
 		return
 	}
-	op, err := g.operator(c.Selector)
-	if err != nil {
+	op, args, code, err := g.emitTarget(&c)
+	switch {
+	case code == contract.CodeUnknownNamespace:
 		// A namespace nobody has used on this edge has no sockets here.
-		g.cfg.Metrics.Command(name, contract.CodeUnknownNamespace)
+		g.cfg.Metrics.Command(name, code)
+		return
+	case err != nil:
+		fail(code, err.Error(), "event", c.Event)
 		return
 	}
-	if len(c.Args) == 0 {
-		c.Args = json.RawMessage("[]")
-	}
-	args, err := edge.RawArgs(c.Args, c.Attachments)
-	if err != nil {
-		fail(contract.CodeBadRequest, "bad args", "event", c.Event, "error", err)
-		return
-	}
-	op = op.Local()
-	if c.Volatile {
-		op = op.Volatile()
-	}
-	if err := op.Emit(c.Event, args); err != nil {
+	if err := op.Local().Emit(c.Event, args); err != nil {
 		fail(errorCode(err), "emit failed", "event", c.Event, "error", err)
 		return
 	}
 	g.cfg.Metrics.Command(name, "ok")
+}
+
+// emitTarget checks an emit's body and returns the operator of its
+// recipients on this node (volatile if asked) and its arguments, or an
+// error with its code.
+func (g *Gateway) emitTarget(c *contract.EmitCommand) (*edge.BroadcastOperator, edge.Args, string, error) {
+	if c.Event == "" {
+		return nil, edge.Args{}, contract.CodeBadRequest, errors.New("event is required")
+	}
+	op, err := g.operator(c.Selector)
+	if err != nil {
+		return nil, edge.Args{}, contract.CodeUnknownNamespace, err
+	}
+	raw := c.Args
+	if len(raw) == 0 {
+		raw = json.RawMessage("[]")
+	}
+	args, err := edge.RawArgs(raw, c.Attachments)
+	if err != nil {
+		return nil, edge.Args{}, contract.CodeBadRequest, fmt.Errorf("args: %w", err)
+	}
+	if c.Volatile {
+		op = op.Volatile()
+	}
+	return op, args, "", nil
 }
 
 // respond answers a command request (a published command has no reply subject).
@@ -156,24 +169,10 @@ func (g *Gateway) cmdEmit(m *nats.Msg) {
 	if !g.decode(m, name, &c) {
 		return
 	}
-	if c.Event == "" {
-		g.respondError(m, name, contract.CodeBadRequest, "event is required")
-		return
-	}
-	op, ok := g.selectOrFail(m, name, c.Selector)
-	if !ok {
-		return
-	}
-	if len(c.Args) == 0 {
-		c.Args = json.RawMessage("[]")
-	}
-	args, err := edge.RawArgs(c.Args, c.Attachments)
+	op, args, code, err := g.emitTarget(&c)
 	if err != nil {
-		g.respondError(m, name, contract.CodeBadRequest, "args: "+err.Error())
+		g.respondError(m, name, code, err.Error())
 		return
-	}
-	if c.Volatile {
-		op = op.Volatile()
 	}
 	if c.AckTimeoutMS <= 0 {
 		// Matched counts this node's recipients: a plain emit is handed to

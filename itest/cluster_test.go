@@ -20,14 +20,7 @@ func TestClusterFanOut(t *testing.T) {
 	for _, adapter := range clusterAdapters {
 		t.Run(adapter, func(t *testing.T) {
 			e := newEnv(t, adapter, 3)
-			var members []*sioclient.Client
-			for i := range 3 {
-				for range 2 {
-					c, _ := e.client(i, "/chat")
-					join(t, c, "/chat", "r")
-					members = append(members, c)
-				}
-			}
+			members := roomMembers(t, e, "r")
 			outsider, _ := e.client(1, "/chat")
 			pub, _ := e.client(0, "/chat")
 			const n = 30
@@ -36,31 +29,49 @@ func TestClusterFanOut(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var wg sync.WaitGroup
-			for k, c := range members {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range n {
-						m, err := c.Next(5 * time.Second)
-						if err != nil {
-							t.Errorf("member %d: message %d: %v", k, i, err)
-							return
-						}
-						var got int
-						if m.Event != "msg" || m.Decode(0, &got) != nil || got != i {
-							t.Errorf("member %d: message %d is %s %s", k, i, m.Event, m.Args)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			for _, c := range members {
-				none(t, c, "msg", 100*time.Millisecond) // no duplicates
-			}
+			expectSequence(t, members, "msg", n)
 			none(t, outsider, "msg", 100*time.Millisecond)
 		})
+	}
+}
+
+// roomMembers connects two clients of /chat on each of the env's three
+// edges and puts them in room.
+func roomMembers(t *testing.T, e *env, room string) []*sioclient.Client {
+	t.Helper()
+	var members []*sioclient.Client
+	for i := range 3 {
+		for range 2 {
+			c, _ := e.client(i, "/chat")
+			join(t, c, "/chat", room)
+			members = append(members, c)
+		}
+	}
+	return members
+}
+
+// expectSequence checks that every member receives event with the
+// arguments 0 … n-1, in that order, and then nothing more of it.
+func expectSequence(t *testing.T, members []*sioclient.Client, event string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for k, c := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				m, err := c.Next(5 * time.Second)
+				var got int
+				if err != nil || m.Event != event || m.Decode(0, &got) != nil || got != i {
+					t.Errorf("member %d: message %d: %+v, %v", k, i, m, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range members {
+		none(t, c, event, 100*time.Millisecond) // no duplicates
 	}
 }
 
@@ -195,14 +206,7 @@ func TestClusterOrderedPublish(t *testing.T) {
 	for _, adapter := range clusterAdapters {
 		t.Run(adapter, func(t *testing.T) {
 			e := newEnv(t, adapter, 3)
-			var members []*sioclient.Client
-			for i := range 3 {
-				for range 2 {
-					c, _ := e.client(i, "/chat")
-					join(t, c, "/chat", "r")
-					members = append(members, c)
-				}
-			}
+			members := roomMembers(t, e, "r")
 			outsider, _ := e.client(2, "/chat")
 			const n = 200
 			for i := range n {
@@ -211,25 +215,7 @@ func TestClusterOrderedPublish(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var wg sync.WaitGroup
-			for k, c := range members {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range n {
-						m, err := c.Next(5 * time.Second)
-						var got int
-						if err != nil || m.Event != "seq" || m.Decode(0, &got) != nil || got != i {
-							t.Errorf("member %d: message %d: %+v, %v", k, i, m, err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			for _, c := range members {
-				none(t, c, "seq", 100*time.Millisecond) // once per node, not once per edge
-			}
+			expectSequence(t, members, "seq", n) // once per node, not once per edge
 			none(t, outsider, "seq", 100*time.Millisecond)
 		})
 	}

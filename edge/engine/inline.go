@@ -78,16 +78,9 @@ func (s *Session) sendInlineLocked(frames []Frame) bool {
 
 	w := rawWritePool.Get().(*rawWrite)
 	w.buf = w.buf[:0]
-	for _, f := range frames {
-		op := byte(opText)
-		switch {
-		case f.control != 0:
-			op = f.control
-		case f.Binary:
-			op = opBinary
-		}
-		w.buf = appendFrameHeader(w.buf, op, len(f.Data))
-		w.buf = append(w.buf, f.Data...)
+	for i := range frames {
+		w.buf = appendFrameHeader(w.buf, frames[i].opcode(), len(frames[i].Data))
+		w.buf = append(w.buf, frames[i].Data...)
 	}
 	w.n, w.err = 0, nil
 	err := s.rc.Write(w.fn)

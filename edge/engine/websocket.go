@@ -26,6 +26,17 @@ const (
 // copied into the coalescing buffer.
 const largeFrame = 32 << 10
 
+// opcode is the WebSocket opcode that carries f.
+func (f *Frame) opcode() byte {
+	switch {
+	case f.control != 0:
+		return f.control
+	case f.Binary:
+		return opBinary
+	}
+	return opText
+}
+
 // appendFrameHeader appends the header of an unmasked, final server frame.
 func appendFrameHeader(dst []byte, op byte, n int) []byte {
 	dst = append(dst, 0x80|op)
@@ -327,13 +338,7 @@ func (s *Session) writeFrames(nc net.Conn, frames []Frame) error {
 			packets--
 			continue
 		}
-		op := byte(opText)
-		switch {
-		case f.control != 0:
-			op = f.control
-		case f.Binary:
-			op = opBinary
-		}
+		op := f.opcode()
 		if len(f.Data) >= largeFrame {
 			buf = appendFrameHeader(buf, op, len(f.Data))
 			bufs := net.Buffers{buf, f.Data}

@@ -139,23 +139,16 @@ func (t *Tracker) lookup(ns, sid string) (*sock, error) {
 
 // Join puts a connected socket in rooms; see presence.Tracker.
 func (t *Tracker) Join(ns, sid string, rooms ...string) error {
-	if err := presence.CheckNames(ns, sid, rooms...); err != nil {
-		return err
-	}
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	s, err := t.lookup(ns, sid)
-	if err != nil {
-		return err
-	}
-	for _, r := range rooms {
-		t.c.add(s, r, t)
-	}
-	return nil
+	return t.update(ns, sid, rooms, t.c.add)
 }
 
 // Leave takes a connected socket out of rooms; see presence.Tracker.
 func (t *Tracker) Leave(ns, sid string, rooms ...string) error {
+	return t.update(ns, sid, rooms, t.c.del)
+}
+
+// update applies op to a connected socket for each of rooms.
+func (t *Tracker) update(ns, sid string, rooms []string, op func(*sock, string, *Tracker)) error {
 	if err := presence.CheckNames(ns, sid, rooms...); err != nil {
 		return err
 	}
@@ -166,7 +159,7 @@ func (t *Tracker) Leave(ns, sid string, rooms ...string) error {
 		return err
 	}
 	for _, r := range rooms {
-		t.c.del(s, r, t)
+		op(s, r, t)
 	}
 	return nil
 }

@@ -178,26 +178,18 @@ func (t *Tracker) connected(ns, sid string) (*sock, error) {
 // Join puts a connected socket in rooms; see presence.Tracker. It does not
 // block.
 func (t *Tracker) Join(ns, sid string, rooms ...string) error {
-	if err := presence.CheckNames(ns, sid, rooms...); err != nil {
-		return err
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, err := t.connected(ns, sid)
-	if err != nil {
-		return err
-	}
-	for _, r := range rooms {
-		s.want.rooms[r] = struct{}{}
-	}
-	t.touch(s)
-	t.signal()
-	return nil
+	return t.update(ns, sid, rooms, func(want map[string]struct{}, r string) { want[r] = struct{}{} })
 }
 
 // Leave takes a connected socket out of rooms; see presence.Tracker. It
 // does not block.
 func (t *Tracker) Leave(ns, sid string, rooms ...string) error {
+	return t.update(ns, sid, rooms, func(want map[string]struct{}, r string) { delete(want, r) })
+}
+
+// update applies op to the wanted rooms of a connected socket for each of
+// rooms, for the writer to carry to Redis.
+func (t *Tracker) update(ns, sid string, rooms []string, op func(want map[string]struct{}, room string)) error {
 	if err := presence.CheckNames(ns, sid, rooms...); err != nil {
 		return err
 	}
@@ -208,7 +200,7 @@ func (t *Tracker) Leave(ns, sid string, rooms ...string) error {
 		return err
 	}
 	for _, r := range rooms {
-		delete(s.want.rooms, r)
+		op(s.want.rooms, r)
 	}
 	t.touch(s)
 	t.signal()
